@@ -1,0 +1,134 @@
+// parseConfig: the text of config.ini → a validated Config. Layout problems (unknown section or key,
+// repeated key, key outside a section, malformed line) are found by the line scan, values are read by
+// `ini` and checked by each key's rule; every error names the file, the section.key and the line.
+import ini from 'ini';
+import { ConfigError } from './config-error.js';
+import { scanIniLines, type IniLine } from './ini-lines.js';
+import { defaultConfig, findKeySpec, KEY_SPECS, SECTIONS, type Config, type KeySpec } from './schema.js';
+import { show } from './rules.js';
+
+type KeyLine = Extract<IniLine, { kind: 'key' }>;
+
+const KNOWN_SECTIONS = SECTIONS.map((s) => `[${s}]`).join(', ');
+
+/** Parse and validate `text`, read from `file` (used in errors and as `Config.file`). Throws ConfigError. */
+export function parseConfig(text: string, file: string): Config {
+  const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
+  const keyLines = checkLayout(scanIniLines(body), file);
+
+  let decoded: unknown;
+  try {
+    decoded = ini.decode(body);
+  } catch (err) {
+    throw new ConfigError(file, `ini could not parse the file: ${String(err)}`, {}, { cause: err });
+  }
+
+  const config = defaultConfig();
+  config.file = file;
+  for (const { entry, spec } of keyLines) {
+    const name = `${spec.section}.${spec.key}`;
+    const text = valueText(decodedValue(decoded, spec.section, spec.key), entry);
+    if (!text.ok) throw new ConfigError(file, text.reason, { key: name, line: entry.line });
+    const reason = spec.apply(config, text.value);
+    if (reason !== undefined) throw new ConfigError(file, reason, { key: name, line: entry.line });
+  }
+  return config;
+}
+
+/**
+ * Reject what the line scan shows to be wrong, in file order; return each key line with its spec.
+ * After this, every known key appears at most once, so each value `ini` returns has one line.
+ */
+function checkLayout(lines: IniLine[], file: string): Array<{ entry: KeyLine; spec: KeySpec }> {
+  const keyLines: Array<{ entry: KeyLine; spec: KeySpec }> = [];
+  const firstLine = new Map<string, number>();
+  for (const entry of lines) {
+    if (entry.kind === 'unreadable') {
+      throw new ConfigError(file, `expected "[section]" or "key = value", got ${show(entry.text)}`, {
+        line: entry.line,
+      });
+    }
+    if (entry.kind === 'section') {
+      if (!SECTIONS.includes(entry.name)) {
+        throw new ConfigError(file, `unknown section [${entry.name}] (known: ${KNOWN_SECTIONS})`, {
+          line: entry.line,
+        });
+      }
+      continue;
+    }
+    if (entry.rawKey.startsWith('[')) {
+      // ini reads `[x] ; note` or an indented `  [x]` as a key named "[x]".
+      throw new ConfigError(
+        file,
+        `malformed section header ${show(entry.rawKey)}: "[" must start the line and nothing may follow "]"`,
+        { line: entry.line },
+      );
+    }
+    if (entry.section === null) {
+      throw new ConfigError(file, `key ${show(entry.rawKey)} comes before any section header`, {
+        line: entry.line,
+      });
+    }
+    const name = `${entry.section}.${entry.key}`;
+    const spec = findKeySpec(entry.section, entry.key);
+    if (spec === undefined) {
+      throw new ConfigError(
+        file,
+        `unknown key ${show(entry.key)} in [${entry.section}]${knownKeys(entry.section)}`,
+        {
+          key: name,
+          line: entry.line,
+        },
+      );
+    }
+    if (!entry.hasValue) {
+      throw new ConfigError(file, `expected "${entry.rawKey} = value", the "=" is missing`, {
+        key: name,
+        line: entry.line,
+      });
+    }
+    const first = firstLine.get(name);
+    if (first !== undefined) {
+      throw new ConfigError(file, `duplicate key, already set at line ${first}`, {
+        key: name,
+        line: entry.line,
+      });
+    }
+    firstLine.set(name, entry.line);
+    keyLines.push({ entry, spec });
+  }
+  return keyLines;
+}
+
+function knownKeys(section: string): string {
+  const names = KEY_SPECS.filter((s) => s.section === section).map((s) => s.key);
+  return ` (known: ${names.join(', ')})`;
+}
+
+/** `decoded[section][key]` when both are own properties of objects, else undefined. */
+function decodedValue(decoded: unknown, section: string, key: string): unknown {
+  const own = (holder: unknown, name: string): unknown =>
+    typeof holder === 'object' && holder !== null && Object.hasOwn(holder, name)
+      ? (Reflect.get(holder, name) as unknown)
+      : undefined;
+  return own(own(decoded, section), key);
+}
+
+/**
+ * The text of a value as `ini` returned it. ini turns `true`, `false` and `null` (quoted or not) into
+ * JSON values: give those back their text. Anything else that is not a string is refused.
+ */
+function valueText(
+  value: unknown,
+  entry: KeyLine,
+): { ok: true; value: string } | { ok: false; reason: string } {
+  if (typeof value === 'string') return { ok: true, value };
+  if (typeof value === 'boolean' || value === null) return { ok: true, value: String(value) };
+  if (Array.isArray(value)) {
+    return {
+      ok: false,
+      reason: `${show(entry.rawKey)} is ini array syntax and gives a list; this key takes one value`,
+    };
+  }
+  return { ok: false, reason: `ini read this value as ${typeof value}, not as text` };
+}

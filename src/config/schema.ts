@@ -1,0 +1,186 @@
+// The configuration schema: the Config shape, and one table naming every key with its default, its
+// description and its value rule. That table is the single source of truth: defaults, validation,
+// the exported CONFIG_KEYS and the checks on docs/configuration.md and config/config.ini all derive from it.
+import {
+  absolutePath,
+  absolutePathList,
+  boolean,
+  decimal,
+  integer,
+  type Checked,
+  type Rule,
+} from './rules.js';
+
+export interface Config {
+  /** The file read, null when defaults only. */
+  file: string | null;
+  storage: { path: string; podmanSocket: string };
+  discovery: { roots: string[] };
+  pull: { concurrency: number; retries: number; retryDelayMs: number; timeoutMs: number; authFile: string };
+  gc: { enabled: boolean };
+  daemon: { stateDirectory: string; keepJobs: number };
+}
+
+export interface KeySpec {
+  readonly section: string;
+  readonly key: string;
+  /** The default as it would be written in the file. */
+  readonly default: string;
+  readonly description: string;
+  /** What a valid value is, in words. */
+  readonly expects: string;
+  /** Check `text` and, when valid, store it in `config`; returns the reason when invalid. */
+  apply(config: Config, text: string): string | undefined;
+}
+
+function spec<T>(fields: {
+  section: string;
+  key: string;
+  default: string;
+  description: string;
+  rule: Rule<T>;
+  set: (config: Config, value: T) => void;
+}): KeySpec {
+  const { rule, set, ...rest } = fields;
+  return {
+    ...rest,
+    expects: rule.expects,
+    apply(config, text) {
+      const checked: Checked<T> = rule.check(text);
+      if (!checked.ok) return checked.reason;
+      set(config, checked.value);
+      return undefined;
+    },
+  };
+}
+
+const SECONDS_TO_MS = 1000;
+
+export const KEY_SPECS: readonly KeySpec[] = [
+  spec({
+    section: 'storage',
+    key: 'path',
+    default: '/usr/lib/bootc/storage',
+    description: 'The bootc-owned image store that receives the bound images (the Podman --root).',
+    rule: absolutePath,
+    set: (c, v) => (c.storage.path = v),
+  }),
+  spec({
+    section: 'storage',
+    key: 'podman-socket',
+    default: '/run/bound-imaged/podman.sock',
+    description: 'Unix socket of the Podman API service in front of the store.',
+    rule: absolutePath,
+    set: (c, v) => (c.storage.podmanSocket = v),
+  }),
+  spec({
+    section: 'discovery',
+    key: 'roots',
+    default: '/ /ostree/deploy/*/deploy/*',
+    description: 'Deployment roots whose usr/lib/bootc/bound-images.d is read; only directories count.',
+    rule: absolutePathList,
+    set: (c, v) => (c.discovery.roots = v),
+  }),
+  spec({
+    section: 'pull',
+    key: 'concurrency',
+    default: '3',
+    description: 'Pulls in flight at the same time.',
+    rule: integer(1, 32),
+    set: (c, v) => (c.pull.concurrency = v),
+  }),
+  spec({
+    section: 'pull',
+    key: 'retries',
+    default: '3',
+    description: 'Retries of a pull after a transient failure (0: one attempt only).',
+    rule: integer(0, 10),
+    set: (c, v) => (c.pull.retries = v),
+  }),
+  spec({
+    section: 'pull',
+    key: 'retry-delay',
+    default: '1',
+    description: 'Seconds before the first retry; doubles with each retry, with random jitter.',
+    rule: decimal(0, 60),
+    set: (c, v) => (c.pull.retryDelayMs = Math.round(v * SECONDS_TO_MS)),
+  }),
+  spec({
+    section: 'pull',
+    key: 'timeout',
+    default: '600',
+    description: 'Seconds one pull attempt may take before it is aborted.',
+    rule: integer(1, 86400),
+    set: (c, v) => (c.pull.timeoutMs = v * SECONDS_TO_MS),
+  }),
+  spec({
+    section: 'pull',
+    key: 'auth-file',
+    default: '/etc/ostree/auth.json',
+    description:
+      'Registry credentials (containers-auth.json) for images whose Quadlet file sets no AuthFile=.',
+    rule: absolutePath,
+    set: (c, v) => (c.pull.authFile = v),
+  }),
+  spec({
+    section: 'gc',
+    key: 'enabled',
+    default: 'true',
+    description: 'Remove from the store the images no root binds any more.',
+    rule: boolean,
+    set: (c, v) => (c.gc.enabled = v),
+  }),
+  spec({
+    section: 'daemon',
+    key: 'state-directory',
+    default: '/var/lib/bound-imaged',
+    description: 'Directory of the state file (remembered roots, last result and time).',
+    rule: absolutePath,
+    set: (c, v) => (c.daemon.stateDirectory = v),
+  }),
+  spec({
+    section: 'daemon',
+    key: 'keep-jobs',
+    default: '16',
+    description: 'Finished Job objects kept readable on D-Bus.',
+    rule: integer(1, 1000),
+    set: (c, v) => (c.daemon.keepJobs = v),
+  }),
+];
+
+export const CONFIG_KEYS: ReadonlyArray<{
+  section: string;
+  key: string;
+  default: string;
+  description: string;
+}> = KEY_SPECS.map(({ section, key, default: value, description }) => ({
+  section,
+  key,
+  default: value,
+  description,
+}));
+
+/** Section names in the order they first appear in the table. */
+export const SECTIONS: readonly string[] = [...new Set(KEY_SPECS.map((s) => s.section))];
+
+export function findKeySpec(section: string, key: string): KeySpec | undefined {
+  return KEY_SPECS.find((s) => s.section === section && s.key === key);
+}
+
+export function defaultConfig(): Config {
+  // Placeholders only: every field is then set from its key's default, through the same rule a file
+  // value goes through.
+  const config: Config = {
+    file: null,
+    storage: { path: '', podmanSocket: '' },
+    discovery: { roots: [] },
+    pull: { concurrency: 0, retries: 0, retryDelayMs: 0, timeoutMs: 0, authFile: '' },
+    gc: { enabled: false },
+    daemon: { stateDirectory: '', keepJobs: 0 },
+  };
+  for (const s of KEY_SPECS) {
+    const reason = s.apply(config, s.default);
+    if (reason !== undefined) throw new Error(`built-in default of ${s.section}.${s.key}: ${reason}`);
+  }
+  return config;
+}
