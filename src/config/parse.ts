@@ -16,12 +16,8 @@ export function parseConfig(text: string, file: string): Config {
   const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
   const keyLines = checkLayout(scanIniLines(body), file);
 
-  let decoded: unknown;
-  try {
-    decoded = ini.decode(body);
-  } catch (err) {
-    throw new ConfigError(file, `ini could not parse the file: ${String(err)}`, {}, { cause: err });
-  }
+  // The layout check passed: ini reads each known key from exactly one line.
+  const decoded: unknown = ini.decode(body);
 
   const config = defaultConfig();
   config.file = file;
@@ -89,7 +85,8 @@ function checkLayout(lines: IniLine[], file: string): Array<{ entry: KeyLine; sp
     }
     const first = firstLine.get(name);
     if (first !== undefined) {
-      throw new ConfigError(file, `duplicate key, already set at line ${first}`, {
+      const hint = entry.array ? ' (ini "key[]" lists are not supported: give one value)' : '';
+      throw new ConfigError(file, `duplicate key, already set at line ${first}${hint}`, {
         key: name,
         line: entry.line,
       });
