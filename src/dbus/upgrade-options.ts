@@ -1,0 +1,117 @@
+// Validation of Upgrade's a{sv} options at the bus boundary: every key known, every variant of the
+// expected type, every value in range, `root` an existing directory (resolved with realpath).
+// Nothing is cast: anything unexpected becomes an InvalidArgs error naming the option.
+import { realpath, stat } from 'node:fs/promises';
+import type { PullPolicy, ReconcileOptions } from '../reconcile/job.js';
+import { invalidArgs } from './errors.js';
+
+export const UPGRADE_OPTIONS = ['root', 'pull-policy', 'dry-run', 'gc'] as const;
+const PULL_POLICIES: readonly PullPolicy[] = ['missing', 'always', 'newer'];
+/** Longest `root` accepted (PATH_MAX). */
+const MAX_PATH = 4096;
+
+const TYPE_WORDS: Record<string, string> = { s: 'a string', b: 'a boolean' };
+
+interface VariantLike {
+  signature: string;
+  value: unknown;
+}
+
+function isVariant(v: unknown): v is VariantLike {
+  return typeof v === 'object' && v !== null && typeof (v as { signature?: unknown }).signature === 'string';
+}
+
+/** Shortens what a caller sent before it is echoed in an error message. */
+function shown(text: string): string {
+  const clean = Array.from(text, (c) => (c < ' ' || c === '\u007f' ? '?' : c)).join('');
+  return clean.length > 80 ? `${clean.slice(0, 77)}...` : clean;
+}
+
+function typed(key: string, v: VariantLike, signature: 's'): string;
+function typed(key: string, v: VariantLike, signature: 'b'): boolean;
+function typed(key: string, v: VariantLike, signature: 's' | 'b'): string | boolean {
+  const want = signature === 's' ? 'string' : 'boolean';
+  if (v.signature !== signature || typeof v.value !== want) {
+    throw invalidArgs(
+      `option '${key}' must be ${TYPE_WORDS[signature]} (variant type '${signature}'), got type '${shown(v.signature)}'`,
+    );
+  }
+  return v.value as string | boolean;
+}
+
+function errnoCode(err: unknown): string {
+  return typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string'
+    ? (err as { code: string }).code
+    : 'unknown error';
+}
+
+/** Resolves `root` to a real directory path, or throws InvalidArgs saying why it cannot be used. */
+export async function resolveRoot(root: string): Promise<string> {
+  if (root === '' || !root.startsWith('/')) {
+    throw invalidArgs(`option 'root' must be an absolute path, got '${shown(root)}'`);
+  }
+  if (root.length > MAX_PATH || root.includes('\0')) {
+    throw invalidArgs(`option 'root' is not a valid path`);
+  }
+  let real: string;
+  try {
+    real = await realpath(root);
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT') throw invalidArgs(`option 'root': '${shown(root)}' does not exist`);
+    if (code === 'ENOTDIR') throw invalidArgs(`option 'root': '${shown(root)}' is not a directory`);
+    throw invalidArgs(`option 'root': cannot resolve '${shown(root)}' (${code})`);
+  }
+  let isDir: boolean;
+  try {
+    isDir = (await stat(real)).isDirectory();
+  } catch (err) {
+    throw invalidArgs(`option 'root': cannot stat '${shown(real)}' (${errnoCode(err)})`);
+  }
+  if (!isDir) {
+    const via = real === root ? '' : ` (resolves to '${shown(real)}')`;
+    throw invalidArgs(`option 'root': '${shown(root)}'${via} is not a directory`);
+  }
+  return real;
+}
+
+/**
+ * Validates Upgrade's options as dbus-next unmarshals an `a{sv}` (an object of variants) and returns
+ * the reconcile options; throws a ServiceError (InvalidArgs) on the first problem.
+ */
+export async function parseUpgradeOptions(raw: unknown): Promise<ReconcileOptions> {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw invalidArgs('Upgrade takes one argument of type a{sv}');
+  }
+  const options: ReconcileOptions = { extraRoots: [], pullPolicy: 'missing', dryRun: false, gc: true };
+  let root: string | null = null;
+  for (const [key, value] of Object.entries(raw)) {
+    if (!isVariant(value)) throw invalidArgs(`option '${shown(key)}' is not a variant`);
+    switch (key) {
+      case 'root':
+        root = typed(key, value, 's');
+        break;
+      case 'pull-policy': {
+        const policy = typed(key, value, 's');
+        const known = PULL_POLICIES.find((p) => p === policy);
+        if (!known) {
+          throw invalidArgs(
+            `option 'pull-policy' must be one of ${PULL_POLICIES.join(', ')}, got '${shown(policy)}'`,
+          );
+        }
+        options.pullPolicy = known;
+        break;
+      }
+      case 'dry-run':
+        options.dryRun = typed(key, value, 'b');
+        break;
+      case 'gc':
+        options.gc = typed(key, value, 'b');
+        break;
+      default:
+        throw invalidArgs(`unknown option '${shown(key)}' (known options: ${UPGRADE_OPTIONS.join(', ')})`);
+    }
+  }
+  if (root !== null) options.extraRoots = [await resolveRoot(root)];
+  return options;
+}
