@@ -1,0 +1,135 @@
+// systemd unit-file syntax (systemd.syntax(7), as systemd's config_parse() reads it): physical lines,
+// comments, backslash continuation, sections and `Key=Value` assignments, each kept with its line.
+// Values are returned as written (trimmed); interpreting them is unit-value.ts's job.
+//
+// Not built on the `ini` package: ini v5 drops line numbers, cuts values at an inline `#`/`;`, turns
+// `true`/`false` into booleans, ignores continuation lines, keeps a BOM in the first key, and lets a
+// top-level key swallow a section of the same name. See docs/bound-image-files.md.
+import { QuadletError } from './quadlet-error.js';
+
+/** One `Key=Value` assignment. */
+export interface UnitEntry {
+  section: string;
+  key: string;
+  /** The value with surrounding whitespace removed; continuation lines joined as systemd joins them. */
+  value: string;
+  /** Root-absolute path of the file the assignment is in. */
+  file: string;
+  /** 1-based line where the assignment starts (its key), even when it continues on later lines. */
+  line: number;
+}
+
+export interface UnitFile {
+  file: string;
+  /** Section names in order of first appearance (a repeated section is merged into the first). */
+  sections: string[];
+  /** Every assignment in file order. */
+  entries: UnitEntry[];
+}
+
+// systemd's WHITESPACE: space, tab, newline, carriage return.
+const LEADING_WHITESPACE = /^[ \t\n\r]+/;
+const SURROUNDING_WHITESPACE = /^[ \t\n\r]+|[ \t\n\r]+$/g;
+// systemd's string_is_safe(): no control characters, no quotes, no backslash; and no brackets.
+// eslint-disable-next-line no-control-regex
+const UNSAFE_SECTION_NAME = /[\x00-\x1f\x7f"'\\[\]]/;
+const BOM = '\uFEFF';
+
+function strip(text: string): string {
+  return text.replace(SURROUNDING_WHITESPACE, '');
+}
+
+/** True when the line, after leading whitespace, starts a `#` or `;` comment. */
+function isComment(physical: string): boolean {
+  const first = physical.replace(LEADING_WHITESPACE, '')[0];
+  return first === '#' || first === ';';
+}
+
+/** An odd run of trailing backslashes: the last one is not escaped, so the line continues. */
+function continues(text: string): boolean {
+  let run = 0;
+  for (let i = text.length - 1; i >= 0 && text[i] === '\\'; i--) run++;
+  return run % 2 === 1;
+}
+
+/**
+ * Parse unit-file text. `file` is only used to name the file in entries and errors.
+ * Throws QuadletError for what systemd or Quadlet refuse: a NUL byte, a bad section header, an
+ * assignment before the first section, a line that is neither comment, section nor `Key=Value`.
+ */
+export function parseUnitFile(text: string, file: string): UnitFile {
+  const nul = text.indexOf('\0');
+  if (nul >= 0) {
+    const line = text.slice(0, nul).split(/\r\n|\r|\n/).length;
+    throw new QuadletError(file, 'contains a NUL byte: not a text file', line);
+  }
+  const body = text.startsWith(BOM) ? text.slice(BOM.length) : text;
+  const parsed: UnitFile = { file, sections: [], entries: [] };
+  let section: string | undefined;
+  let pending: { text: string; line: number } | undefined;
+
+  const logical = (raw: string, line: number): void => {
+    const content = strip(raw);
+    if (content === '') return;
+    if (content.startsWith('[')) {
+      section = sectionName(content, file, line);
+      if (!parsed.sections.includes(section)) parsed.sections.push(section);
+      return;
+    }
+    const eq = content.indexOf('=');
+    if (eq < 0) {
+      throw new QuadletError(
+        file,
+        `not a [Section] header, a Key=Value assignment or a comment: "${content}"`,
+        line,
+      );
+    }
+    if (section === undefined) {
+      throw new QuadletError(file, `assignment before any [Section] header: "${content}"`, line);
+    }
+    const key = strip(content.slice(0, eq));
+    if (key === '') throw new QuadletError(file, `missing key name before "=": "${content}"`, line);
+    parsed.entries.push({ section, key, value: strip(content.slice(eq + 1)), file, line });
+  };
+
+  const lines = body.split(/\r\n|\r|\n/);
+  lines.forEach((physical, index) => {
+    const line = index + 1;
+    // systemd skips comment lines first, so they are passed over even inside a continuation,
+    // and a comment ending in a backslash does not continue.
+    if (isComment(physical)) return;
+    const joined = pending === undefined ? physical : pending.text + physical;
+    const start = pending === undefined ? line : pending.line;
+    if (continues(joined)) {
+      // systemd replaces the continuing backslash with a space and appends the next line as is.
+      pending = { text: `${joined.slice(0, -1)} `, line: start };
+      return;
+    }
+    pending = undefined;
+    logical(joined, start);
+  });
+  if (pending !== undefined) logical(pending.text, pending.line);
+  return parsed;
+}
+
+function sectionName(content: string, file: string, line: number): string {
+  if (!content.endsWith(']')) {
+    throw new QuadletError(file, `invalid section header "${content}": it must end with "]"`, line);
+  }
+  const name = content.slice(1, -1);
+  if (name === '' || UNSAFE_SECTION_NAME.test(name)) {
+    throw new QuadletError(file, `invalid section name in "${content}"`, line);
+  }
+  return name;
+}
+
+/** The last assignment of `key` in `section` across `files` taken in order (later files override). */
+export function lastEntry(files: readonly UnitFile[], section: string, key: string): UnitEntry | undefined {
+  let found: UnitEntry | undefined;
+  for (const unit of files) {
+    for (const entry of unit.entries) {
+      if (entry.section === section && entry.key === key) found = entry;
+    }
+  }
+  return found;
+}
