@@ -1,0 +1,54 @@
+// Garbage-collection planning and its safety rules. Pure: no I/O.
+//  - The referenced set is the union of every root's bound images.
+//  - An image is removed only when NONE of its names or digests is referenced (bootc's prune keeps
+//    an image only when every name is referenced, and compares raw strings; we compare normalized).
+//  - An unreferenced extra tag on a kept image is untagged; the image stays.
+//  - Whether GC may run at all is decided by `gcBlocker`, before any plan is acted on.
+import { normalizeStoreName, referenceKeys, type StoreEntry } from './plan.js';
+
+export interface GcPlan {
+  remove: { id: string; names: string[] }[];
+  untag: { id: string; name: string }[];
+  kept: number;
+}
+
+export function planGc(referenced: Iterable<string>, stored: readonly StoreEntry[]): GcPlan {
+  const keys = new Set<string>();
+  for (const ref of referenced) for (const k of referenceKeys(ref)) keys.add(k);
+  const plan: GcPlan = { remove: [], untag: [], kept: 0 };
+  for (const img of stored) {
+    const names = img.names.map(normalizeStoreName);
+    const digests = img.digests.map(normalizeStoreName);
+    const isReferenced = [...names, ...digests].some((k) => keys.has(k));
+    if (!isReferenced) {
+      plan.remove.push({ id: img.id, names: [...img.names] });
+      continue;
+    }
+    plan.kept += 1;
+    img.names.forEach((raw, i) => {
+      if (!keys.has(names[i] ?? raw)) plan.untag.push({ id: img.id, name: raw });
+    });
+  }
+  return plan;
+}
+
+/** What the run knew when GC was about to start. */
+export interface GcInputs {
+  enabledByConfig: boolean;
+  enabledByCaller: boolean;
+  cancelled: boolean;
+  unreadableRoots: string[];
+  discoveryErrors: number;
+  failedPulls: number;
+}
+
+/** The reason GC must be skipped this run, or null when it may run. */
+export function gcBlocker(i: GcInputs): string | null {
+  if (!i.enabledByConfig) return 'GC is disabled in the configuration ([gc] enabled = false)';
+  if (!i.enabledByCaller) return 'GC was not requested (gc option false)';
+  if (i.cancelled) return 'the reconcile was cancelled';
+  if (i.unreadableRoots.length > 0) return `root(s) could not be read: ${i.unreadableRoots.join(', ')}`;
+  if (i.discoveryErrors > 0) return `${i.discoveryErrors} bound-image file(s) could not be read or parsed`;
+  if (i.failedPulls > 0) return `${i.failedPulls} pull(s) failed`;
+  return null;
+}
