@@ -1,0 +1,82 @@
+// The state file's format: what bound-imaged keeps across restarts (remembered roots, the last
+// result and its time), as versioned JSON. Parsing validates every field; anything else is corrupt.
+
+export const STATE_FILE_NAME = 'state.json';
+export const STATE_VERSION = 1;
+/** A state file larger than this is not ours (or damaged). */
+export const MAX_STATE_BYTES = 1024 * 1024;
+/** At most this many remembered roots; the oldest is dropped beyond (each is a deployment). */
+export const MAX_REMEMBERED_ROOTS = 256;
+const MAX_RESULT_LENGTH = 4096;
+
+export interface DaemonState {
+  /** Deployment roots given with Upgrade's `root` option (real paths), oldest first. */
+  rememberedRoots: string[];
+  /** `success`, `failed: …`, `cancelled`, or empty before the first reconcile. */
+  lastResult: string;
+  /** µs since the epoch of the last finished reconcile; 0 when never. */
+  lastReconcileTime: number;
+}
+
+export function emptyState(): DaemonState {
+  return { rememberedRoots: [], lastResult: '', lastReconcileTime: 0 };
+}
+
+export class StateFormatError extends Error {
+  override name = 'StateFormatError';
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Parses and validates the file's text; throws StateFormatError saying what is wrong. */
+export function parseState(text: string): DaemonState {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new StateFormatError(`not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+  }
+  if (!isRecord(raw)) throw new StateFormatError('not a JSON object');
+  if (raw.version !== STATE_VERSION) {
+    throw new StateFormatError(`unknown version ${JSON.stringify(raw.version)} (expected ${STATE_VERSION})`);
+  }
+  const { rememberedRoots, lastResult, lastReconcileTime } = raw;
+  if (!Array.isArray(rememberedRoots) || rememberedRoots.length > MAX_REMEMBERED_ROOTS) {
+    throw new StateFormatError(`rememberedRoots must be a list of at most ${MAX_REMEMBERED_ROOTS} paths`);
+  }
+  const roots: string[] = [];
+  for (const r of rememberedRoots) {
+    if (typeof r !== 'string' || !r.startsWith('/') || r.includes('\0')) {
+      throw new StateFormatError(`rememberedRoots holds ${JSON.stringify(r)}, not an absolute path`);
+    }
+    if (!roots.includes(r)) roots.push(r);
+  }
+  if (typeof lastResult !== 'string' || lastResult.length > MAX_RESULT_LENGTH) {
+    throw new StateFormatError('lastResult must be a string');
+  }
+  if (
+    typeof lastReconcileTime !== 'number' ||
+    !Number.isSafeInteger(lastReconcileTime) ||
+    lastReconcileTime < 0
+  ) {
+    throw new StateFormatError('lastReconcileTime must be a non-negative integer (µs since the epoch)');
+  }
+  return { rememberedRoots: roots, lastResult, lastReconcileTime };
+}
+
+export function serializeState(state: DaemonState): string {
+  return (
+    JSON.stringify(
+      {
+        version: STATE_VERSION,
+        rememberedRoots: state.rememberedRoots,
+        lastResult: state.lastResult.slice(0, MAX_RESULT_LENGTH),
+        lastReconcileTime: state.lastReconcileTime,
+      },
+      null,
+      2,
+    ) + '\n'
+  );
+}
