@@ -87,6 +87,7 @@ describe('.image files', () => {
     });
     expect(await resolveBoundImageFile(`${D}/a.image`, loader)).toMatchObject({
       authFile: '/etc/containers/auth.json',
+      authFileAt: { file: `${D}/a.image`, line: 3 },
     });
   });
 
@@ -165,6 +166,7 @@ describe('.container files', () => {
       imageFile: `${D}/base.image`,
       imageLine: 2,
       authFile: `${D}/auth.json`,
+      authFileAt: { file: `${D}/base.image`, line: 3 },
       platform: { architecture: 'arm64' },
       via: [`${D}/c.container`],
     });

@@ -37,6 +37,8 @@ export interface BoundImageSpec {
   imageLine: number;
   /** Root-absolute path of `AuthFile=` (relative values resolved against the unit file's directory). */
   authFile?: string;
+  /** Where the winning `AuthFile=` was written, when there is one. */
+  authFileAt?: { file: string; line: number };
   platform?: Platform;
   /** Root-absolute paths of the `.container` files that led here through `Image=NAME.image`. */
   via?: string[];
@@ -141,7 +143,10 @@ async function resolveImageUnit(requested: string, loader: QuadletLoader): Promi
     imageLine: entry.line,
   };
   const auth = optionalValue(units, SECTION.image, 'AuthFile');
-  if (auth !== undefined) spec.authFile = posix.resolve(posix.dirname(path), auth.value);
+  if (auth !== undefined) {
+    spec.authFile = posix.resolve(posix.dirname(path), auth.value);
+    spec.authFileAt = { file: auth.entry.file, line: auth.entry.line };
+  }
   const platform: Platform = {};
   for (const [key, field] of PLATFORM_KEYS) {
     const found = optionalValue(units, SECTION.image, key);
