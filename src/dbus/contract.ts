@@ -23,6 +23,8 @@ export interface PropertySpec {
   name: string;
   type: string;
   access: 'read' | 'write' | 'readwrite';
+  /** Never changes for the object's lifetime (annotated EmitsChangedSignal=const). */
+  constant?: true;
 }
 
 export interface SignalSpec {
@@ -38,6 +40,12 @@ export interface InterfaceSpec {
 }
 
 const ro = (name: string, type: string): PropertySpec => ({ name, type, access: 'read' });
+const constant = (name: string, type: string): PropertySpec => ({
+  name,
+  type,
+  access: 'read',
+  constant: true,
+});
 
 export const MANAGER_SPEC: InterfaceSpec = {
   name: MANAGER_INTERFACE,
@@ -56,8 +64,8 @@ export const MANAGER_SPEC: InterfaceSpec = {
     ro('LastResult', 's'),
     ro('LastReconcileTime', 't'),
     ro('Roots', 'as'),
-    ro('StorePath', 's'),
-    ro('Version', 's'),
+    constant('StorePath', 's'),
+    constant('Version', 's'),
     ro('CurrentJob', 'o'),
   ],
   signals: [
@@ -75,7 +83,7 @@ export const JOB_SPEC: InterfaceSpec = {
   name: JOB_INTERFACE,
   methods: [{ name: 'Cancel', args: [] }],
   properties: [
-    ro('Id', 'u'),
+    constant('Id', 'u'),
     ro('State', 's'),
     ro('Phase', 's'),
     ro('ImagesTotal', 'u'),
@@ -84,13 +92,13 @@ export const JOB_SPEC: InterfaceSpec = {
     ro('Pulled', 'as'),
     ro('Removed', 'as'),
     ro('Errors', 'a(ss)'),
-    ro('StartedByUID', 'u'),
-    ro('StartTime', 't'),
+    constant('StartedByUID', 'u'),
+    constant('StartTime', 't'),
     ro('FinishTime', 't'),
     ro('Result', 's'),
     ro('GcSkipped', 's'),
     ro('CurrentImage', 's'),
-    ro('Options', 'a{sv}'),
+    constant('Options', 'a{sv}'),
   ],
   signals: [],
 };

@@ -7,6 +7,8 @@ export const INTROSPECT_DOCTYPE =
   '<!DOCTYPE node PUBLIC "-//freedesktop//DTD D-BUS Object Introspection 1.0//EN"\n' +
   ' "http://www.freedesktop.org/standards/dbus/1.0/introspect.dtd">';
 
+export const EMITS_CHANGED = 'org.freedesktop.DBus.Property.EmitsChangedSignal';
+
 /** The standard interfaces every object of ours answers (served by dbus-next and our handler). */
 export const STANDARD_INTERFACES: readonly InterfaceSpec[] = [
   {
@@ -83,9 +85,11 @@ function renderInterface(i: InterfaceSpec): string[] {
   return [
     ` <interface name="${i.name}">`,
     ...i.methods.flatMap((m) => renderMember('method', m)),
-    ...i.properties.map(
-      (p) => `  <property name="${p.name}" type="${escapeAttr(p.type)}" access="${p.access}"/>`,
-    ),
+    ...i.properties.flatMap((p) => {
+      const open = `  <property name="${p.name}" type="${escapeAttr(p.type)}" access="${p.access}"`;
+      if (!p.constant) return [`${open}/>`];
+      return [`${open}>`, `   <annotation name="${EMITS_CHANGED}" value="const"/>`, '  </property>'];
+    }),
     ...i.signals.flatMap((s) => renderMember('signal', s)),
     ' </interface>',
   ];
@@ -201,7 +205,15 @@ export function parseIntrospection(xml: string): ParsedNode {
         .map((m) => ({ name: required(m, 'name'), args: parseArgs(m, 'in') })),
       properties: i.children
         .filter((c) => c.name === 'property')
-        .map((p) => ({ name: required(p, 'name'), type: required(p, 'type'), access: parseAccess(p) })),
+        .map((p): PropertySpec => {
+          const emits = p.children.find((c) => c.name === 'annotation' && c.attrs.name === EMITS_CHANGED);
+          return {
+            name: required(p, 'name'),
+            type: required(p, 'type'),
+            access: parseAccess(p),
+            ...(emits?.attrs.value === 'const' ? { constant: true as const } : {}),
+          };
+        }),
       signals: i.children
         .filter((c) => c.name === 'signal')
         .map((s) => ({ name: required(s, 'name'), args: parseArgs(s, undefined) })),
