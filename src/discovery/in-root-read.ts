@@ -80,16 +80,15 @@ export async function readInRootFile(
     if (!opened.isFile() || opened.ino !== resolved.stats.ino || opened.dev !== resolved.stats.dev) {
       throw new InRootError('EAGAIN', rootPath, `changed while being opened${where}`);
     }
-    // Read one byte past the limit: a file that grew after fstat is still caught.
-    const buffer = Buffer.allocUnsafe(limits.maxFileBytes + 1);
+    if (opened.size > limits.maxFileBytes) throw tooBig(rootPath, opened.size, limits.maxFileBytes);
+    // Read the file as fstat saw it: never more than its size, so never more than the limit.
+    const buffer = Buffer.allocUnsafe(opened.size);
     let length = 0;
     while (length < buffer.length) {
       const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
       if (bytesRead === 0) break;
       length += bytesRead;
     }
-    if (length > limits.maxFileBytes)
-      throw tooBig(rootPath, `over ${limits.maxFileBytes}`, limits.maxFileBytes);
     return finish(rootPath, resolved, buffer.subarray(0, length));
   } finally {
     await handle.close();
