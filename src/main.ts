@@ -1,14 +1,116 @@
 #!/usr/bin/env node
-// bound-imaged entry point: process lifecycle only (the daemon wiring lands with the D-Bus service).
-const USAGE = 'usage: bound-imaged [--config PATH]\n';
+// bound-imaged entry point: arguments, logger and notifier, then the daemon (src/daemon.ts) until a
+// signal stops it. Exit codes: 0 stopped cleanly, 1 could not start (config error, bus problem) or
+// lost the bus, 2 usage error.
+import { parseArgs } from 'node:util';
 
-function main(argv: string[]): number {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  process.stderr.write('bound-imaged: the daemon is not implemented yet\n' + USAGE);
-  return 2;
+const USAGE = `usage: bound-imaged [--config PATH]
+
+Keeps a bootc host's logically bound images in the bootc-owned image store, and
+offers that job on the system bus as org.bootc.BoundImages.
+
+options:
+  -c, --config PATH  configuration file (default: /etc/bound-imaged/config.ini,
+                     built-in defaults when it does not exist)
+  -h, --help         show this help and exit
+  -V, --version      show the version and exit
+`;
+
+const EXIT_OK = 0;
+const EXIT_FAILURE = 1;
+const EXIT_USAGE = 2;
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
-process.exitCode = main(process.argv.slice(2));
+async function main(argv: string[]): Promise<number> {
+  let values: { config?: string; help?: boolean; version?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        config: { type: 'string', short: 'c' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'V' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    process.stderr.write(`bound-imaged: ${messageOf(err)}\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return EXIT_OK;
+  }
+  const daemon = await import('./daemon.js');
+  if (values.version) {
+    process.stdout.write(`bound-imaged ${daemon.readVersion()}\n`);
+    return EXIT_OK;
+  }
+  if (values.config === '') {
+    process.stderr.write(`bound-imaged: --config needs a path\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+
+  const [{ createLogger }, { createNotifier }, { MessageId }] = await Promise.all([
+    import('./systemd/log.js'),
+    import('./systemd/notify.js'),
+    import('./systemd/message-ids.js'),
+  ]);
+  const logger = createLogger();
+  const notifier = createNotifier();
+  // An operator at a terminal sees start errors even when the structured entry goes to the journal.
+  const alsoToTerminal = (text: string): void => {
+    if (logger.sink === 'journal' && process.stderr.isTTY) process.stderr.write(`bound-imaged: ${text}\n`);
+  };
+
+  let handle: Awaited<ReturnType<typeof daemon.startDaemon>> | null = null;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (handle) {
+      void handle.stop(signal);
+    } else {
+      // Nothing to wind down yet: the bus connection, if any, goes with the process.
+      notifier.stopping();
+      process.exit(EXIT_OK);
+    }
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  try {
+    handle = await daemon.startDaemon(
+      values.config === undefined ? {} : { configPath: values.config },
+      logger,
+      notifier,
+    );
+  } catch (err) {
+    const { ConfigError } = await import('./config/config-error.js');
+    if (err instanceof ConfigError) {
+      logger.err(`invalid configuration: ${err.message}`, {
+        messageId: MessageId.ConfigError,
+        CONFIG_FILE: err.file,
+        LINE: err.line,
+        ...(err.key !== undefined ? { CONFIG_KEY: err.key } : {}),
+      });
+      alsoToTerminal(`invalid configuration: ${err.message}`);
+    } else {
+      logger.err(`cannot start: ${messageOf(err)}`);
+      alsoToTerminal(`cannot start: ${messageOf(err)}`);
+    }
+    return EXIT_FAILURE;
+  }
+  return handle.done;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(
+      `bound-imaged: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+    process.exit(70);
+  },
+);

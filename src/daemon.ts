@@ -1,0 +1,263 @@
+// bound-imaged's wiring and process lifecycle: config → state file → reconciler → D-Bus service →
+// READY=1; STATUS= kept current; watchdog; SIGTERM/SIGINT → STOPPING=1, in-flight pulls cancelled,
+// name released, exit 0 within 5 s. What a reconcile needs (Podman client, discovery) is loaded on
+// the first call, not at start, so READY comes quickly.
+import { readFileSync } from 'node:fs';
+import type { Config } from './config/schema.js';
+import type { BoundImagesService } from './dbus/service.js';
+import type { InventoryRow } from './reconcile/inventory.js';
+import type { Job, JobSnapshot, ReconcileOptions } from './reconcile/job.js';
+import type { Reconciler } from './reconcile/reconciler.js';
+import type { RunDeps } from './reconcile/run.js';
+import type { StateStore } from './state/state-store.js';
+import type { Logger } from './systemd/log.js';
+import { MessageId } from './systemd/message-ids.js';
+import type { Notifier } from './systemd/notify.js';
+
+/** Everything must be down this long after SIGTERM (systemd's stop timeout is longer; callers wait less). */
+const STOP_DEADLINE_MS = 4500;
+/** How long the running reconcile gets to wind down after its pulls are aborted. */
+const RECONCILE_STOP_MS = 3000;
+
+export interface DaemonOptions {
+  /** --config PATH; undefined: /etc/bound-imaged/config.ini when it exists, else defaults. */
+  configPath?: string;
+}
+
+export interface DaemonHandle {
+  /** Resolves with the exit code once the daemon has stopped. */
+  readonly done: Promise<number>;
+  stop(reason: string): Promise<number>;
+}
+
+/** Thrown before READY: the message is what the operator needs; main prints it and exits 1. */
+export class StartupError extends Error {
+  override name = 'StartupError';
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** The version in the package.json above this module (src/ when run from source, dist/src/ when built). */
+export function readVersion(from: URL = new URL('.', import.meta.url)): string {
+  for (let dir = from; ; dir = new URL('..', dir)) {
+    try {
+      const pkg: unknown = JSON.parse(readFileSync(new URL('package.json', dir), 'utf8'));
+      const version = (pkg as { version?: unknown }).version;
+      if (typeof version === 'string') return version;
+    } catch {
+      // not here: look further up
+    }
+    if (dir.pathname === '/') return 'unknown';
+  }
+}
+
+/** STATUS= while idle, from the last finished job of this run (or the persisted result). */
+export function idleStatus(last: JobSnapshot | null, persistedResult: string): string {
+  if (!last) return persistedResult ? `idle, last reconcile: ${persistedResult}` : 'idle';
+  if (last.state === 'success' && !last.options.dryRun) {
+    return `idle, ${last.imagesTotal} bound image${last.imagesTotal === 1 ? '' : 's'} present`;
+  }
+  return `idle, last reconcile: ${last.result}${last.options.dryRun ? ' (dry run)' : ''}`;
+}
+
+/** STATUS= while a job runs. */
+export function runningStatus(s: JobSnapshot): string {
+  switch (s.phase) {
+    case 'waiting':
+    case 'discover':
+      return `reconciling (job ${s.id}): discovering bound images`;
+    case 'pull':
+      return `pulling ${Math.min(s.imagesDone + 1, s.imagesTotal)}/${s.imagesTotal} ${s.current ?? ''}`.trimEnd();
+    case 'gc':
+      return `reconciling (job ${s.id}): removing images no root binds`;
+    case 'done':
+      return `reconciling (job ${s.id}): finishing`;
+  }
+}
+
+/**
+ * RunDeps whose heavy parts (the Podman client with dockerode, discovery, credentials) are imported
+ * on first use. A failed load is retried on the next use.
+ */
+function lazyRunDeps(config: Config, logger: Logger, state: StateStore): RunDeps {
+  let real: Promise<RunDeps> | undefined;
+  const get = (): Promise<RunDeps> => {
+    real ??= (async () => {
+      const [{ createRunDeps }, { expandRoots }] = await Promise.all([
+        import('./reconcile/deps.js'),
+        import('./discovery/expand-roots.js'),
+      ]);
+      const roots = async (): Promise<string[]> => {
+        const [configured, remembered] = await Promise.all([
+          expandRoots(config.discovery.roots),
+          state.liveRoots(),
+        ]);
+        return [...new Set([...configured, ...remembered])];
+      };
+      return createRunDeps({ config, logger, roots });
+    })().catch((err: unknown) => {
+      real = undefined;
+      throw err;
+    });
+    return real;
+  };
+  return {
+    logger,
+    storePath: config.storage.path,
+    gcEnabled: config.gc.enabled,
+    pull: {
+      concurrency: config.pull.concurrency,
+      retries: config.pull.retries,
+      retryDelayMs: config.pull.retryDelayMs,
+      timeoutMs: config.pull.timeoutMs,
+    },
+    store: {
+      info: async () => (await get()).store.info(),
+      listImages: async () => (await get()).store.listImages(),
+      pull: async (reference, opts) => (await get()).store.pull(reference, opts),
+      removeImage: async (id) => (await get()).store.removeImage(id),
+      untag: async (name) => (await get()).store.untag(name),
+    },
+    discover: async (extraRoots) => (await get()).discover(extraRoots),
+    credentialFor: async (w) => (await get()).credentialFor(w),
+  };
+}
+
+/** Starts the daemon; resolves once READY=1 has been sent. Throws StartupError (or ConfigError) before. */
+export async function startDaemon(
+  opts: DaemonOptions,
+  logger: Logger,
+  notifier: Notifier,
+): Promise<DaemonHandle> {
+  notifier.status('starting');
+  const { loadConfig } = await import('./config/load.js');
+  const config = await loadConfig(opts.configPath);
+  const version = readVersion();
+
+  const [{ StateStore }, { Reconciler }, { BoundImagesService }] = await Promise.all([
+    import('./state/state-store.js'),
+    import('./reconcile/reconciler.js'),
+    import('./dbus/service.js'),
+  ]);
+  const state = await StateStore.open(config.daemon.stateDirectory, logger);
+  const deps = lazyRunDeps(config, logger, state);
+  const reconciler: Reconciler = new Reconciler(deps, config.daemon.keepJobs);
+  let service: BoundImagesService | null = null;
+  let lastFinished: JobSnapshot | null = null;
+
+  const setStatus = (): void => {
+    const running = reconciler.running;
+    notifier.status(running ? runningStatus(running.snapshot()) : idleStatus(lastFinished, state.lastResult));
+  };
+
+  const model = {
+    get lastResult() {
+      return state.lastResult;
+    },
+    get lastReconcileTime() {
+      return state.lastReconcileTime;
+    },
+    get roots() {
+      return [
+        ...config.discovery.roots,
+        ...state.rememberedRoots.filter((r) => !config.discovery.roots.includes(r)),
+      ];
+    },
+    storePath: config.storage.path,
+    version,
+    upgrade(options: ReconcileOptions, uid: number): Job {
+      const job = reconciler.start(options, uid);
+      const root = options.extraRoots[0];
+      if (root !== undefined && !options.dryRun && !state.rememberedRoots.includes(root)) {
+        void state.rememberRoot(root).then(() => service?.refreshManager());
+      }
+      return job;
+    },
+    async listBoundImages(): Promise<InventoryRow[]> {
+      const { listInventory } = await import('./reconcile/inventory.js');
+      const last = reconciler
+        .list()
+        .filter((j) => j.finished)
+        .at(-1);
+      return listInventory(deps, last);
+    },
+  };
+
+  reconciler.on('added', (job) => {
+    const onChanged = (fields: string[]): void => {
+      if (job === reconciler.running && fields.some((f) => f !== 'progress')) setStatus();
+    };
+    job.on('changed', onChanged);
+    job.once('finished', () => job.off('changed', onChanged));
+  });
+  reconciler.on('finished', (job) => {
+    const snap = job.snapshot();
+    lastFinished = snap;
+    void state.recordResult(snap.result, snap.finishTime).then(() => service?.refreshManager());
+    service?.refreshManager();
+    setStatus();
+  });
+
+  let resolveDone: (code: number) => void = () => undefined;
+  const done = new Promise<number>((resolve) => (resolveDone = resolve));
+  let stopping: Promise<number> | null = null;
+
+  const stop = (reason: string, code = 0): Promise<number> => {
+    stopping ??= (async () => {
+      notifier.stopWatchdog();
+      notifier.stopping();
+      notifier.status(`stopping (${reason})`);
+      logger.notice(`stopping (${reason})`, { messageId: MessageId.DaemonStopping, SIGNAL: reason });
+      const deadline = setTimeout(() => {
+        logger.warning(`shutdown took longer than ${STOP_DEADLINE_MS} ms; exiting anyway`);
+        resolveDone(code);
+      }, STOP_DEADLINE_MS);
+      deadline.unref();
+      await Promise.race([
+        reconciler.shutdown(),
+        new Promise((r) => setTimeout(r, RECONCILE_STOP_MS).unref()),
+      ]).catch((err: unknown) => logger.err(`stopping the reconciler failed: ${messageOf(err)}`));
+      await state.flush();
+      await service?.stop().catch(() => undefined);
+      clearTimeout(deadline);
+      resolveDone(code);
+      return code;
+    })();
+    return stopping.then(() => done);
+  };
+
+  try {
+    service = await BoundImagesService.start({
+      reconciler,
+      model,
+      events: {
+        denied: (member, sender, uid) =>
+          logger.notice(`refused ${member} from ${sender} (UID ${uid ?? 'unknown'}): only root may call it`, {
+            CALLER: sender,
+            CALLER_UID: uid ?? undefined,
+          }),
+        cancelled: (jobId, uid) =>
+          logger.notice(`job ${jobId} cancelled by UID ${uid}`, { jobId, CANCELLED_BY_UID: uid }),
+        busLost: (err) => {
+          logger.err(`lost the system bus connection: ${err.message}`);
+          void stop('bus connection lost', 1);
+        },
+      },
+    });
+  } catch (err) {
+    throw new StartupError(messageOf(err));
+  }
+
+  notifier.ready();
+  logger.notice(`bound-imaged ${version} ready on ${service.address} as org.bootc.BoundImages`, {
+    messageId: MessageId.DaemonReady,
+    VERSION: version,
+    STORE_PATH: config.storage.path,
+    ROOTS: model.roots.join(' '),
+  });
+  setStatus();
+  notifier.startWatchdog();
+  return { done, stop: (reason) => stop(reason) };
+}

@@ -1,0 +1,247 @@
+// Test helpers for the daemon's integration tests: build once, a deployment-root fixture, a config
+// file, bound-imaged as a child process on a private bus, busctl (as root or as another user), and a
+// dbus-next client connection to the same bus.
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import dbus from 'dbus-next';
+import { makeTempDir } from '../../scripts/harness/cleanup.js';
+import type { PrivateBus } from '../../scripts/harness/dbus-daemon.js';
+import { spawnService, waitUntil, type ServiceProcess } from '../../scripts/harness/proc.js';
+
+export const REPO = fileURLToPath(new URL('../..', import.meta.url));
+export const DAEMON_MAIN = join(REPO, 'dist', 'src', 'main.js');
+export const BUS_NAME = 'org.bootc.BoundImages';
+export const MANAGER_PATH = '/org/bootc/BoundImages';
+export const MANAGER_IFACE = 'org.bootc.BoundImages';
+export const JOB_IFACE = 'org.bootc.BoundImages.Job';
+export const NOBODY = 65534;
+
+function newestMtime(dir: string, keep: (file: string) => boolean): number {
+  let newest = 0;
+  for (const name of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
+    const file = join(dir, name);
+    if (keep(file)) newest = Math.max(newest, statSync(file).mtimeMs);
+  }
+  return newest;
+}
+
+function exec(
+  cmd: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      cmd,
+      args,
+      { env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+      },
+    );
+  });
+}
+
+/** Compiles the project to dist/ when a source file is newer than the daemon's entry point. */
+export async function ensureBuilt(): Promise<void> {
+  const built = existsSync(DAEMON_MAIN) ? statSync(DAEMON_MAIN).mtimeMs : 0;
+  const isSource = (f: string): boolean => f.endsWith('.ts') && !f.endsWith('.test.ts');
+  const newest = Math.max(
+    newestMtime(join(REPO, 'src'), isSource),
+    newestMtime(join(REPO, 'scripts'), isSource),
+  );
+  if (built >= newest) return;
+  // tsc emits even when some other module has type errors; only a missing output is fatal here.
+  const r = await exec('npx', ['tsc', '-p', 'tsconfig.build.json'], { timeoutMs: 300_000 });
+  if (!existsSync(DAEMON_MAIN))
+    throw new Error(`npm run build produced no ${DAEMON_MAIN}:\n${r.stdout}${r.stderr}`);
+}
+
+export interface BoundEntry {
+  /** Entry name in bound-images.d, e.g. `app.image`. */
+  name: string;
+  /** The `Image=` value. */
+  image: string;
+}
+
+/** A deployment root whose usr/lib/bootc/bound-images.d links (absolute, in-root) to Quadlet files. */
+export async function makeRoot(dir: string, entries: BoundEntry[]): Promise<string> {
+  const quadlets = join(dir, 'usr/share/containers/systemd');
+  const bound = join(dir, 'usr/lib/bootc/bound-images.d');
+  await mkdir(quadlets, { recursive: true });
+  await mkdir(bound, { recursive: true });
+  await setEntries(dir, entries);
+  return dir;
+}
+
+/** Replaces the bound entries of a root made by makeRoot. */
+export async function setEntries(dir: string, entries: BoundEntry[]): Promise<void> {
+  const quadlets = join(dir, 'usr/share/containers/systemd');
+  const bound = join(dir, 'usr/lib/bootc/bound-images.d');
+  for (const old of await readdir(bound)) await rm(join(bound, old));
+  for (const e of entries) {
+    const section = e.name.endsWith('.container') ? 'Container' : 'Image';
+    await writeFile(join(quadlets, e.name), `[${section}]\nImage=${e.image}\n`);
+    await symlink(`/usr/share/containers/systemd/${e.name}`, join(bound, e.name));
+  }
+}
+
+export interface DaemonConfig {
+  storePath: string;
+  podmanSocket: string;
+  roots: string[];
+  stateDirectory: string;
+  keepJobs?: number;
+  concurrency?: number;
+  retries?: number;
+  extra?: string;
+}
+
+export async function writeConfig(file: string, c: DaemonConfig): Promise<string> {
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(
+    file,
+    [
+      '[storage]',
+      `path = ${c.storePath}`,
+      `podman-socket = ${c.podmanSocket}`,
+      '[discovery]',
+      `roots = ${c.roots.join(' ')}`,
+      '[pull]',
+      `concurrency = ${c.concurrency ?? 2}`,
+      `retries = ${c.retries ?? 0}`,
+      'retry-delay = 0.1',
+      `auth-file = ${join(dirname(file), 'no-auth.json')}`,
+      '[daemon]',
+      `state-directory = ${c.stateDirectory}`,
+      `keep-jobs = ${c.keepJobs ?? 16}`,
+      c.extra ?? '',
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+
+export interface DaemonProcess extends ServiceProcess {
+  readonly dir: string;
+  stderr(): string;
+  stdout(): string;
+}
+
+/**
+ * Starts dist/src/main.js with `args` (e.g. `['--config', file]`) on `bus`. `wrap` may prefix the
+ * command (e.g. nsenter into the journald harness's namespace). Does not wait for readiness.
+ */
+export function spawnDaemon(
+  bus: PrivateBus | null,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; wrap?: string[] } = {},
+): DaemonProcess {
+  const dir = makeTempDir('daemon');
+  const stdoutFile = join(dir, 'stdout');
+  const stderrFile = join(dir, 'stderr');
+  const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
+  if (bus) env.DBUS_SYSTEM_BUS_ADDRESS = bus.address;
+  delete env.NOTIFY_SOCKET;
+  if (opts.env?.NOTIFY_SOCKET) env.NOTIFY_SOCKET = opts.env.NOTIFY_SOCKET;
+  const argv = [...(opts.wrap ?? []), process.execPath, DAEMON_MAIN, ...args];
+  const [cmd, ...rest] = argv as [string, ...string[]];
+  const proc = spawnService(cmd, rest, { env, stdoutFile, stderrFile });
+  const read = (f: string) => (): string => (existsSync(f) ? readFileSync(f, 'utf8') : '');
+  return Object.assign(proc, { dir, stderr: read(stderrFile), stdout: read(stdoutFile) });
+}
+
+/** Waits until `name` has an owner on the bus (the daemon owns its name only when it is ready). */
+export async function waitForName(
+  bus: PrivateBus,
+  daemon: DaemonProcess | null,
+  timeoutMs = 20_000,
+): Promise<void> {
+  await waitUntil(
+    `${BUS_NAME} on ${bus.address}`,
+    async () => {
+      const r = await busctl(bus, [
+        'call',
+        'org.freedesktop.DBus',
+        '/org/freedesktop/DBus',
+        'org.freedesktop.DBus',
+        'NameHasOwner',
+        's',
+        BUS_NAME,
+      ]);
+      return r.stdout.trim() === 'b true';
+    },
+    {
+      timeoutMs,
+      intervalMs: 50,
+      giveUp: () => (daemon?.hasExited() ? `the daemon exited:\n${daemon.stderr()}` : undefined),
+    },
+  );
+}
+
+/** Runs busctl on the private bus, as root or (with `uid`) as another user through setpriv. */
+export function busctl(
+  bus: PrivateBus,
+  args: string[],
+  opts: { uid?: number } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const base = ['busctl', `--address=${bus.address}`, ...args];
+  if (opts.uid === undefined) return exec(base[0] as string, base.slice(1));
+  return exec('setpriv', [`--reuid=${opts.uid}`, `--regid=${opts.uid}`, '--clear-groups', ...base]);
+}
+
+/** `busctl get-property` of one property, as busctl prints it (e.g. `s "success"`). */
+export async function getProperty(
+  bus: PrivateBus,
+  path: string,
+  iface: string,
+  name: string,
+): Promise<string> {
+  const r = await busctl(bus, ['get-property', BUS_NAME, path, iface, name]);
+  if (r.code !== 0) throw new Error(`get-property ${path} ${name}: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+/** Polls a job's State with busctl until it is no longer running; returns the final value. */
+export async function waitForJobEnd(bus: PrivateBus, jobPath: string, timeoutMs = 120_000): Promise<string> {
+  let state = '';
+  await waitUntil(
+    `${jobPath} to finish`,
+    async () => {
+      state = await getProperty(bus, jobPath, JOB_IFACE, 'State');
+      return state !== 's "running"';
+    },
+    { timeoutMs, intervalMs: 100 },
+  );
+  return state;
+}
+
+/** A dbus-next client connection to the private bus. Disconnect it when done. */
+export async function connectClient(bus: PrivateBus): Promise<dbus.MessageBus> {
+  const client = dbus.sessionBus({ busAddress: bus.address });
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve());
+    client.once('error', reject);
+  });
+  return client;
+}
+
+/** Calls a method on our service through a raw message, so the test controls signature and body. */
+export async function rawCall(
+  client: dbus.MessageBus,
+  path: string,
+  iface: string,
+  member: string,
+  signature = '',
+  body: unknown[] = [],
+): Promise<dbus.Message> {
+  const reply = await client.call(
+    new dbus.Message({ destination: BUS_NAME, path, interface: iface, member, signature, body }),
+  );
+  if (!reply) throw new Error(`no reply to ${member}`);
+  return reply;
+}
