@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# Installs bound-imaged the way a distribution package ships it (what a packager runs after
+# `npm ci && npm run build`):
+#
+#   $PKGLIBDIR       /usr/lib/bound-imaged/{package.json,dist/src,node_modules}  the built daemon and
+#                    client with their production dependencies only (native modules as built here)
+#   $BINDIR          /usr/bin/bound-imaged, /usr/bin/bound-images                 small exec wrappers
+#   $UNITDIR         /usr/lib/systemd/system/bound-imaged*.{service,socket,timer}
+#   $DBUS_SERVICEDIR /usr/share/dbus-1/system-services/org.bootc.BoundImages.service
+#   $DBUS_POLICYDIR  /usr/share/dbus-1/system.d/org.bootc.BoundImages.conf
+#   $DBUS_IFACEDIR   /usr/share/dbus-1/interfaces/org.bootc.BoundImages.xml
+#   $SYSCONFDIR      /etc/bound-imaged/config.ini  commented defaults; an existing one is kept
+#   $DOCDIR          /usr/share/doc/bound-imaged/
+#
+# Every location is a variable (defaults above, derived from PREFIX=/usr and SYSCONFDIR=/etc);
+# DESTDIR is prepended to all of them and never written into the installed files. Paths inside
+# the units and the D-Bus activation file are rewritten when they differ from the defaults.
+# Nothing is enabled or started: that is the package's post-install step (docs/install.md).
+#
+# usage: [DESTDIR=DIR] [PREFIX=/usr] [SYSCONFDIR=/etc] [NODE=/usr/bin/node] scripts/install.sh
+set -euo pipefail
+
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+
+DESTDIR=${DESTDIR:-}
+PREFIX=${PREFIX:-/usr}
+SYSCONFDIR=${SYSCONFDIR:-/etc}
+BINDIR=${BINDIR:-$PREFIX/bin}
+PKGLIBDIR=${PKGLIBDIR:-$PREFIX/lib/bound-imaged}
+UNITDIR=${UNITDIR:-$PREFIX/lib/systemd/system}
+DBUS_SERVICEDIR=${DBUS_SERVICEDIR:-$PREFIX/share/dbus-1/system-services}
+DBUS_POLICYDIR=${DBUS_POLICYDIR:-$PREFIX/share/dbus-1/system.d}
+DBUS_IFACEDIR=${DBUS_IFACEDIR:-$PREFIX/share/dbus-1/interfaces}
+DOCDIR=${DOCDIR:-$PREFIX/share/doc/bound-imaged}
+NODE=${NODE:-/usr/bin/node}
+PODMAN=${PODMAN:-/usr/bin/podman}
+
+die() {
+  echo "install: $*" >&2
+  exit 1
+}
+
+for var in PREFIX SYSCONFDIR BINDIR PKGLIBDIR UNITDIR DBUS_SERVICEDIR DBUS_POLICYDIR DBUS_IFACEDIR DOCDIR NODE PODMAN; do
+  [[ ${!var} == /* ]] || die "$var must be an absolute path, got '${!var}'"
+  [[ ${!var} != *'|'* ]] || die "$var must not contain '|': '${!var}'"
+done
+if [[ -n $DESTDIR && $DESTDIR != /* ]]; then
+  DESTDIR=$(pwd)/$DESTDIR
+fi
+
+for built in dist/src/main.js dist/src/cli/main.js; do
+  [[ -f $SRC/$built ]] || die "$SRC/$built is missing: run 'npm ci && npm run build' first"
+done
+[[ -d $SRC/node_modules ]] || die "$SRC/node_modules is missing: run 'npm ci' first"
+
+# The installed files name the installed paths: rewrite the defaults the sources carry.
+substitute() {
+  sed -e "s|/usr/bin/bound-imaged|$BINDIR/bound-imaged|g" \
+    -e "s|/usr/bin/bound-images|$BINDIR/bound-images|g" \
+    -e "s|/usr/bin/podman|$PODMAN|g" \
+    -e "s|/etc/bound-imaged/|$SYSCONFDIR/bound-imaged/|g" \
+    -e "s|/usr/share/doc/bound-imaged|$DOCDIR|g" \
+    "$1"
+}
+
+put() { # put MODE SOURCE TARGET-PATH (without DESTDIR)
+  install -D -m "$1" "$2" "$DESTDIR$3"
+}
+
+put_substituted() { # put_substituted MODE SOURCE TARGET-PATH
+  local tmp
+  tmp=$(mktemp)
+  substitute "$2" >"$tmp"
+  install -D -m "$1" "$tmp" "$DESTDIR$3"
+  rm -f "$tmp"
+}
+
+wrapper() { # wrapper NAME ENTRY-JS DESCRIPTION
+  local tmp
+  tmp=$(mktemp)
+  printf '#!/bin/sh\n# %s (installed by bound-imaged scripts/install.sh)\nexec %s %s "$@"\n' \
+    "$3" "$NODE" "$PKGLIBDIR/$2" >"$tmp"
+  install -D -m 0755 "$tmp" "$DESTDIR$BINDIR/$1"
+  rm -f "$tmp"
+}
+
+# 1. The application: package.json (it makes dist/ ESM), the compiled sources, production deps.
+app=$DESTDIR$PKGLIBDIR
+rm -rf "$app"
+install -d -m 0755 "$app"
+install -m 0644 "$SRC/package.json" "$app/package.json"
+(cd "$SRC" && find dist/src -type f \( -name '*.js' -o -name '*.js.map' -o -name '*.json' \) \
+  ! -name '*.test.js' ! -name '*.test.js.map' -print0) |
+  while IFS= read -r -d '' f; do install -D -m 0644 "$SRC/$f" "$app/$f"; done
+
+# Production dependencies: the closure of package.json's dependencies in package-lock.json, resolved
+# the way Node resolves them (nested node_modules first). Optional native modules that npm was not
+# allowed to build (allowScripts) are left out: their parents work without them.
+node --input-type=module - "$SRC" "$app" <<'EOF'
+import { cpSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+const [src, app] = process.argv.slice(2);
+const lock = JSON.parse(readFileSync(join(src, 'package-lock.json'), 'utf8'));
+const pkgs = lock.packages ?? {};
+const resolve = (from, name) => {
+  for (let dir = from; ; dir = dir.slice(0, Math.max(0, dir.lastIndexOf('/node_modules/')))) {
+    const at = `${dir ? dir + '/' : ''}node_modules/${name}`;
+    if (pkgs[at]) return at;
+    if (dir === '') return undefined;
+  }
+};
+const usable = (at) => {
+  const entry = pkgs[at];
+  if (!existsSync(join(src, at, 'package.json'))) return false;
+  return !(entry.optional && entry.hasInstallScript && !existsSync(join(src, at, 'build')));
+};
+const keep = new Set();
+const queue = [''];
+while (queue.length > 0) {
+  const at = queue.shift();
+  const entry = pkgs[at];
+  const wanted = [
+    ...Object.keys(entry.dependencies ?? {}).map((n) => [n, true]),
+    ...Object.keys(entry.optionalDependencies ?? {}).map((n) => [n, false]),
+  ];
+  for (const [name, required] of wanted) {
+    const dep = resolve(at, name);
+    if (dep === undefined || !usable(dep)) {
+      if (required) throw new Error(`install: ${at || 'package.json'} needs ${name}, not installed in ${src}`);
+      continue;
+    }
+    if (!keep.has(dep)) {
+      keep.add(dep);
+      queue.push(dep);
+    }
+  }
+}
+for (const at of [...keep].sort()) {
+  const from = join(src, at);
+  cpSync(from, join(app, at), {
+    recursive: true,
+    dereference: false,
+    // Nested packages are copied as packages of their own (when kept); build intermediates are not shipped.
+    filter: (p) => !(p === join(from, 'node_modules')) && !/\/build\/(Release|Debug)\/(obj\.target|\.deps)(\/|$)/.test(p),
+  });
+}
+console.log(`install: ${keep.size} production packages into ${app}/node_modules`);
+EOF
+
+# 2. The commands.
+wrapper bound-imaged dist/src/main.js 'bound-imaged: the daemon of org.bootc.BoundImages'
+wrapper bound-images dist/src/cli/main.js 'bound-images: the client of org.bootc.BoundImages'
+
+# 3. systemd units (nothing enabled here).
+for unit in "$SRC"/systemd/*.service "$SRC"/systemd/*.socket "$SRC"/systemd/*.timer; do
+  put_substituted 0644 "$unit" "$UNITDIR/$(basename "$unit")"
+done
+
+# 4. D-Bus: activation file, bus policy, introspection data.
+put_substituted 0644 "$SRC/dbus/org.bootc.BoundImages.service" "$DBUS_SERVICEDIR/org.bootc.BoundImages.service"
+put 0644 "$SRC/dbus/org.bootc.BoundImages.conf" "$DBUS_POLICYDIR/org.bootc.BoundImages.conf"
+put 0644 "$SRC/dbus/org.bootc.BoundImages.xml" "$DBUS_IFACEDIR/org.bootc.BoundImages.xml"
+
+# 5. The commented default configuration: an administrator's edited file is never overwritten.
+config=$SYSCONFDIR/bound-imaged/config.ini
+if [[ -e $DESTDIR$config ]]; then
+  echo "install: keeping existing $DESTDIR$config"
+else
+  put 0644 "$SRC/config/config.ini" "$config"
+fi
+
+# 6. Documentation.
+for doc in "$SRC"/README.md "$SRC"/docs/*.md; do
+  [[ -f $doc ]] && put 0644 "$doc" "$DOCDIR/$(basename "$doc")"
+done
+
+echo "install: bound-imaged installed under ${DESTDIR:-/} (PREFIX=$PREFIX, SYSCONFDIR=$SYSCONFDIR)"
