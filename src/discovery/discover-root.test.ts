@@ -46,6 +46,11 @@ describe('discoverRoot: the root and its bound-images.d', () => {
     expect(await discoverRoot(root)).toEqual({ root, readable: true, images: [], errors: [] });
   });
 
+  it('treats a bound-images.d link to nothing as missing', async () => {
+    await writeTree(root, { [B]: { symlink: '/nowhere' } });
+    expect(await discoverRoot(root)).toEqual({ root, readable: true, images: [], errors: [] });
+  });
+
   it('marks a missing root unreadable', async () => {
     const result = await discoverRoot(`${root}/gone`);
     expect(result).toMatchObject({ readable: false, images: [] });
@@ -185,6 +190,7 @@ describe('discoverRoot: per-entry errors never hide the other entries', () => {
       [`${B}/plain.image`]: '[Image]\nImage=quay.io/plain\n',
       // not a .image/.container name
       ...bind('other.volume'),
+      ...bind('.image'),
       [`${U}/other.volume`]: '[Volume]\n',
       // named .image, points at a .container
       ...bind('mixed.image', `${U}/app.container`),
@@ -237,6 +243,7 @@ describe('discoverRoot: per-entry errors never hide the other entries', () => {
         'mixed.image',
         'orphan.container',
         'other.volume',
+        '.image',
         'plain.image',
         'spec.image',
         'syntax.image',
@@ -249,6 +256,7 @@ describe('discoverRoot: per-entry errors never hide the other entries', () => {
       message: 'is a regular file, not a symbolic link to a .image file',
     });
     expect(byEntry['other.volume']?.message).toMatch(/not named \*\.image or \*\.container/);
+    expect(byEntry['.image']?.message).toMatch(/not named \*\.image or \*\.container/);
     expect(byEntry['mixed.image']?.message).toBe(
       `is named *.image but points at ${U}/app.container, which is not a .image file`,
     );
