@@ -78,31 +78,39 @@ export function runningStatus(s: JobSnapshot): string {
 }
 
 /**
- * RunDeps whose heavy parts (the Podman client with dockerode, discovery, credentials) are imported
- * on first use. A failed load is retried on the next use.
+ * The real RunDeps: the Podman client (dockerode), discovery of the configured, remembered and
+ * caller's roots, and credentials (the image's AuthFile=, else the global auth file, which may be
+ * missing). Written here until src/reconcile/deps.ts provides createRunDeps.
  */
-function lazyRunDeps(config: Config, logger: Logger, state: StateStore): RunDeps {
-  let real: Promise<RunDeps> | undefined;
-  const get = (): Promise<RunDeps> => {
-    real ??= (async () => {
-      const [{ createRunDeps }, { expandRoots }] = await Promise.all([
-        import('./reconcile/deps.js'),
-        import('./discovery/expand-roots.js'),
+async function createRunDeps(config: Config, logger: Logger, state: StateStore): Promise<RunDeps> {
+  const [{ StoreClient }, { discoverRoots, expandRoots }, auth] = await Promise.all([
+    import('./store/podman-client.js'),
+    import('./discovery/index.js'),
+    import('./store/auth.js'),
+  ]);
+  const store = new StoreClient({ socketPath: config.storage.podmanSocket });
+  return {
+    ...staticRunDeps(config, logger),
+    store,
+    async discover(extraRoots) {
+      const [configured, remembered] = await Promise.all([
+        expandRoots(config.discovery.roots),
+        state.liveRoots(),
       ]);
-      const roots = async (): Promise<string[]> => {
-        const [configured, remembered] = await Promise.all([
-          expandRoots(config.discovery.roots),
-          state.liveRoots(),
-        ]);
-        return [...new Set([...configured, ...remembered])];
-      };
-      return createRunDeps({ config, logger, roots });
-    })().catch((err: unknown) => {
-      real = undefined;
-      throw err;
-    });
-    return real;
+      return discoverRoots([...new Set([...configured, ...remembered, ...extraRoots])]);
+    },
+    async credentialFor(w) {
+      const file = w.authFile ?? config.pull.authFile;
+      const loaded = await auth.loadAuthFile(file, { optional: w.authFile === undefined });
+      return auth.credentialFor(loaded, w.reference);
+    },
   };
+}
+
+function staticRunDeps(
+  config: Config,
+  logger: Logger,
+): Pick<RunDeps, 'logger' | 'storePath' | 'gcEnabled' | 'pull'> {
   return {
     logger,
     storePath: config.storage.path,
@@ -113,6 +121,24 @@ function lazyRunDeps(config: Config, logger: Logger, state: StateStore): RunDeps
       retryDelayMs: config.pull.retryDelayMs,
       timeoutMs: config.pull.timeoutMs,
     },
+  };
+}
+
+/**
+ * RunDeps whose heavy parts (the Podman client with dockerode, discovery, credentials) are imported
+ * on first use, so READY comes quickly. A failed load is retried on the next use.
+ */
+function lazyRunDeps(config: Config, logger: Logger, state: StateStore): RunDeps {
+  let real: Promise<RunDeps> | undefined;
+  const get = (): Promise<RunDeps> => {
+    real ??= createRunDeps(config, logger, state).catch((err: unknown) => {
+      real = undefined;
+      throw err;
+    });
+    return real;
+  };
+  return {
+    ...staticRunDeps(config, logger),
     store: {
       info: async () => (await get()).store.info(),
       listImages: async () => (await get()).store.listImages(),

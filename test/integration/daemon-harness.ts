@@ -4,6 +4,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import dbus from 'dbus-next';
@@ -244,4 +245,73 @@ export async function rawCall(
   );
   if (!reply) throw new Error(`no reply to ${member}`);
   return reply;
+}
+
+export interface SlowProxy {
+  /** `127.0.0.1:PORT`, the registry part of references pulled through the proxy. */
+  readonly host: string;
+  /** Bytes per second from the registry to the client; null: no limit. */
+  setRate(bytesPerSecond: number | null): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * A TCP proxy in front of a registry that slows down what the registry sends (fault injection: a
+ * slow network, so a pull is still running when a test cancels it, stops the daemon or reads STATUS).
+ * Listens on `port` (chosen beforehand, so Podman can be told it is an insecure registry).
+ */
+export async function startSlowProxy(
+  port: number,
+  target: { host: string; port: number },
+  bytesPerSecond: number | null,
+): Promise<SlowProxy> {
+  let rate = bytesPerSecond;
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    const upstream = connect(target.port, target.host);
+    sockets.add(client);
+    sockets.add(upstream);
+    const close = (): void => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('error', close).on('close', close);
+    upstream.on('error', close).on('close', close);
+    client.pipe(upstream);
+    upstream.on('data', (chunk: Buffer) => {
+      if (rate === null) {
+        client.write(chunk);
+        return;
+      }
+      upstream.pause();
+      void (async () => {
+        for (let off = 0; off < chunk.length; off += 16 * 1024) {
+          const piece = chunk.subarray(off, off + 16 * 1024);
+          const limit = rate;
+          if (limit !== null) await new Promise((r) => setTimeout(r, (piece.length / limit) * 1000));
+          if (client.destroyed) return;
+          client.write(piece);
+        }
+        upstream.resume();
+      })();
+    });
+    upstream.on('end', () => client.end());
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  return {
+    host: `127.0.0.1:${port}`,
+    setRate: (r) => {
+      rate = r;
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }

@@ -122,9 +122,22 @@ describe('start failures: exit 1 before READY, with a message that says why', ()
       expect(await squatter.requestName(BUS_NAME, dbus.NameFlag.DO_NOT_QUEUE)).toBe(
         dbus.RequestNameReply.PRIMARY_OWNER,
       );
+      const owner = await busctl(bus, [
+        'call',
+        'org.freedesktop.DBus',
+        '/org/freedesktop/DBus',
+        'org.freedesktop.DBus',
+        'GetNameOwner',
+        's',
+        BUS_NAME,
+      ]);
+      const unique = owner.stdout.trim().replace(/^s "(.*)"$/, '$1');
+      expect(unique).toMatch(/^:1\.\d+$/);
       const daemon = spawnDaemon(bus, ['--config', configFile]);
       expect(await daemon.exited).toBe(1);
-      expect(daemon.stderr()).toContain(`${BUS_NAME} is already owned by ${squatter.name}`);
+      expect(daemon.stderr()).toContain(
+        `${BUS_NAME} is already owned by ${unique}: is another bound-imaged running?`,
+      );
     } finally {
       squatter.disconnect();
     }

@@ -1,0 +1,272 @@
+// Upgrade end to end through the daemon: busctl starts a reconcile against a real Podman store and a
+// loopback registry, polls the job until success, and the images are in the store; ListBoundImages,
+// the manager's properties and the state file follow; PropertiesChanged and JobRemoved arrive in
+// order; a caller's root is remembered and forgotten when it disappears; GC removes what no root
+// binds; only the last 16 finished jobs stay on the bus.
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import dbus from 'dbus-next';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeTempDir } from '../../scripts/harness/cleanup.js';
+import { startPrivateBus, type PrivateBus } from '../../scripts/harness/dbus-daemon.js';
+import { startSandbox, type MadeImage, type Sandbox } from '../../scripts/harness/index.js';
+import {
+  BUS_NAME,
+  JOB_IFACE,
+  MANAGER_IFACE,
+  MANAGER_PATH,
+  busctl,
+  connectClient,
+  ensureBuilt,
+  getProperty,
+  makeRoot,
+  rawCall,
+  setEntries,
+  spawnDaemon,
+  waitForJobEnd,
+  waitForName,
+  writeConfig,
+  type DaemonProcess,
+} from './daemon-harness.js';
+
+let sandbox: Sandbox;
+let bus: PrivateBus;
+let daemon: DaemonProcess;
+let client: dbus.MessageBus;
+let dir: string;
+let root: string;
+let app: MadeImage;
+let db: MadeImage;
+let extra: MadeImage;
+const signals: dbus.Message[] = [];
+
+async function upgrade(...options: string[]): Promise<string> {
+  const r = await busctl(bus, [
+    'call',
+    BUS_NAME,
+    MANAGER_PATH,
+    MANAGER_IFACE,
+    'Upgrade',
+    'a{sv}',
+    ...options,
+  ]);
+  if (r.code !== 0) throw new Error(`Upgrade ${options.join(' ')}: ${r.stderr}`);
+  const m = /^o "(.+)"$/.exec(r.stdout.trim());
+  if (!m?.[1]) throw new Error(`Upgrade answered ${r.stdout}`);
+  return m[1];
+}
+
+async function storeNames(): Promise<string[]> {
+  const { stdout } = await sandbox.podman.podman(['images', '--format', '{{.Repository}}:{{.Tag}}']);
+  return stdout.split('\n').filter((l) => l !== '' && !l.startsWith('<none>'));
+}
+
+beforeAll(async () => {
+  await ensureBuilt();
+  sandbox = await startSandbox();
+  [app, db, extra] = (await sandbox.makeImages([
+    { name: 'app' },
+    { name: 'db', layers: 2 },
+    { name: 'extra' },
+  ])) as [MadeImage, MadeImage, MadeImage];
+  bus = await startPrivateBus();
+  dir = makeTempDir('dbus-upgrade');
+  root = await makeRoot(join(dir, 'root'), [
+    { name: 'app.image', image: app.reference },
+    { name: 'db.container', image: db.reference },
+  ]);
+  const config = await writeConfig(join(dir, 'config.ini'), {
+    storePath: sandbox.podman.storePath,
+    podmanSocket: sandbox.podman.socketPath,
+    roots: [root],
+    stateDirectory: join(dir, 'state'),
+  });
+  daemon = spawnDaemon(bus, ['--config', config]);
+  await waitForName(bus, daemon);
+  client = await connectClient(bus);
+  await client.call(
+    new dbus.Message({
+      destination: 'org.freedesktop.DBus',
+      path: '/org/freedesktop/DBus',
+      interface: 'org.freedesktop.DBus',
+      member: 'AddMatch',
+      signature: 's',
+      body: [`type='signal',sender='${BUS_NAME}'`],
+    }),
+  );
+  client.on('message', (m: dbus.Message) => {
+    if (m.type === dbus.MessageType.SIGNAL) signals.push(m);
+  });
+});
+
+afterAll(async () => {
+  client?.disconnect();
+  await daemon?.stop();
+  await bus?.stop();
+  await sandbox?.stop();
+});
+
+describe('Upgrade through busctl', () => {
+  let job: string;
+
+  it('returns a job path at once, and the job reaches success', async () => {
+    expect(await getProperty(bus, MANAGER_PATH, MANAGER_IFACE, 'LastResult')).toBe('s ""');
+    job = await upgrade('0');
+    expect(job).toBe('/org/bootc/BoundImages/job/1');
+    expect(await waitForJobEnd(bus, job)).toBe('s "success"');
+  });
+
+  it('pulled the bound images into the store', async () => {
+    expect((await storeNames()).sort()).toEqual([app.reference, db.reference].sort());
+    const pulled = await getProperty(bus, job, JOB_IFACE, 'Pulled');
+    expect(pulled).toContain(`"${app.reference}"`);
+    expect(pulled).toContain(`"${db.reference}"`);
+    expect(await getProperty(bus, job, JOB_IFACE, 'ImagesTotal')).toBe('u 2');
+    expect(await getProperty(bus, job, JOB_IFACE, 'ImagesDone')).toBe('u 2');
+    expect(await getProperty(bus, job, JOB_IFACE, 'Progress')).toBe('d 1');
+    expect(await getProperty(bus, job, JOB_IFACE, 'Phase')).toBe('s "done"');
+    expect(await getProperty(bus, job, JOB_IFACE, 'StartedByUID')).toBe('u 0');
+    expect(await getProperty(bus, job, JOB_IFACE, 'Errors')).toBe('a(ss) 0');
+  });
+
+  it('updates the manager and the state file', async () => {
+    expect(await getProperty(bus, MANAGER_PATH, MANAGER_IFACE, 'State')).toBe('s "idle"');
+    expect(await getProperty(bus, MANAGER_PATH, MANAGER_IFACE, 'LastResult')).toBe('s "success"');
+    const time = Number((await getProperty(bus, MANAGER_PATH, MANAGER_IFACE, 'LastReconcileTime')).slice(2));
+    expect(Math.abs(time / 1000 - Date.now())).toBeLessThan(120_000);
+    const state = JSON.parse(await readFile(join(dir, 'state', 'state.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    expect(state).toMatchObject({ lastResult: 'success', lastReconcileTime: time });
+  });
+
+  it('sent PropertiesChanged for the job, then JobRemoved(job, "success")', () => {
+    const ofJob = signals.filter((s) => s.path === job && s.member === 'PropertiesChanged');
+    const changed = ofJob.map((s) => Object.keys(s.body[1] as object)).flat();
+    expect(changed).toEqual(
+      expect.arrayContaining(['Phase', 'ImagesTotal', 'Pulled', 'State', 'FinishTime']),
+    );
+    const removed = signals.findIndex((s) => s.member === 'JobRemoved' && s.body[0] === job);
+    expect(removed).toBeGreaterThanOrEqual(0);
+    expect(signals[removed]?.body).toEqual([job, 'success']);
+    const finalState = signals.findIndex(
+      (s) =>
+        s.path === job &&
+        s.member === 'PropertiesChanged' &&
+        (s.body[1] as Record<string, { value: unknown }>).State?.value === 'success',
+    );
+    expect(finalState).toBeGreaterThanOrEqual(0);
+    expect(finalState).toBeLessThan(removed);
+    // The manager announced reconciling → idle.
+    const managerStates = signals
+      .filter((s) => s.path === MANAGER_PATH && s.member === 'PropertiesChanged')
+      .map((s) => (s.body[1] as Record<string, { value: unknown }>).State?.value)
+      .filter((v) => v !== undefined);
+    expect(managerStates).toEqual(['reconciling', 'idle']);
+  });
+
+  it('ListBoundImages shows every entry present with its image id', async () => {
+    const r = await rawCall(client, MANAGER_PATH, MANAGER_IFACE, 'ListBoundImages');
+    const rows = (r.body[0] as string[][]).map(([ref, source, state, detail]) => ({
+      ref,
+      source,
+      state,
+      detail,
+    }));
+    expect(rows).toHaveLength(2);
+    for (const row of rows) {
+      expect(row.state).toBe('present');
+      expect(row.detail).toMatch(/^sha256:[0-9a-f]{64}$/);
+    }
+    expect(rows.map((r) => r.source).sort()).toEqual([
+      '/usr/share/containers/systemd/app.image',
+      '/usr/share/containers/systemd/db.container',
+    ]);
+  });
+});
+
+describe('a root passed with Upgrade', () => {
+  let staged: string;
+
+  it('is reconciled towards and remembered', async () => {
+    staged = await makeRoot(join(dir, 'staged'), [{ name: 'extra.image', image: extra.reference }]);
+    const job = await upgrade('1', 'root', 's', staged);
+    expect(await waitForJobEnd(bus, job)).toBe('s "success"');
+    expect(await storeNames()).toContain(extra.reference);
+    expect(await getProperty(bus, MANAGER_PATH, MANAGER_IFACE, 'Roots')).toBe(`as 2 "${root}" "${staged}"`);
+    const state = JSON.parse(await readFile(join(dir, 'state', 'state.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    expect(state.rememberedRoots).toEqual([staged]);
+  });
+
+  it('protects its images from GC in a later reconcile without the option', async () => {
+    const job = await upgrade('0');
+    expect(await waitForJobEnd(bus, job)).toBe('s "success"');
+    expect(await getProperty(bus, job, JOB_IFACE, 'Removed')).toBe('as 0');
+    expect(await storeNames()).toContain(extra.reference);
+  });
+
+  it('is forgotten once it no longer exists, and its images are then collected', async () => {
+    await rm(staged, { recursive: true });
+    const job = await upgrade('0');
+    expect(await waitForJobEnd(bus, job)).toBe('s "success"');
+    expect(await getProperty(bus, job, JOB_IFACE, 'Removed')).toBe(`as 1 "${extra.reference}"`);
+    expect(await storeNames()).not.toContain(extra.reference);
+    expect(await getProperty(bus, MANAGER_PATH, MANAGER_IFACE, 'Roots')).toBe(`as 1 "${root}"`);
+    expect(daemon.stderr()).toContain(`forgetting remembered root ${staged}: it no longer exists`);
+  });
+});
+
+describe('GC and dry runs', () => {
+  it('a dry run reports what it would remove and removes nothing', async () => {
+    await setEntries(root, [{ name: 'app.image', image: app.reference }]);
+    const job = await upgrade('1', 'dry-run', 'b', 'true');
+    expect(await waitForJobEnd(bus, job)).toBe('s "success"');
+    expect(await getProperty(bus, job, JOB_IFACE, 'Removed')).toBe(
+      `as 1 "${db.reference} (dry run: would remove)"`,
+    );
+    expect(await storeNames()).toContain(db.reference);
+  });
+
+  it('gc=false keeps what no root binds, and says why in GcSkipped', async () => {
+    const job = await upgrade('1', 'gc', 'b', 'false');
+    expect(await waitForJobEnd(bus, job)).toBe('s "success"');
+    expect(await storeNames()).toContain(db.reference);
+    expect(await getProperty(bus, job, JOB_IFACE, 'GcSkipped')).not.toBe('s ""');
+  });
+
+  it('a plain Upgrade removes the image no root binds any more', async () => {
+    const job = await upgrade('0');
+    expect(await waitForJobEnd(bus, job)).toBe('s "success"');
+    expect(await getProperty(bus, job, JOB_IFACE, 'Removed')).toBe(`as 1 "${db.reference}"`);
+    expect(await storeNames()).toEqual([app.reference]);
+  });
+});
+
+describe('job history', () => {
+  it('keeps the last 16 finished jobs readable and unexports older ones', async () => {
+    let last = '';
+    for (let i = 0; i < 17; i++) {
+      last = await upgrade('1', 'dry-run', 'b', 'true');
+      await waitForJobEnd(bus, last);
+    }
+    const tree = await busctl(bus, ['tree', '--list', BUS_NAME]);
+    const jobs = tree.stdout.split('\n').filter((l) => /\/job\/\d+$/.test(l));
+    expect(jobs).toHaveLength(16);
+    const lastId = Number(last.split('/').pop());
+    expect(jobs.map((p) => Number(p.split('/').pop())).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 16 }, (_, i) => lastId - 15 + i),
+    );
+    const gone = await busctl(bus, [
+      'get-property',
+      BUS_NAME,
+      '/org/bootc/BoundImages/job/1',
+      JOB_IFACE,
+      'State',
+    ]);
+    expect(gone.code).not.toBe(0);
+  });
+});
