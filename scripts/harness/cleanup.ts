@@ -4,9 +4,10 @@
 //    dirs are unmounted and the dirs removed (synchronously: 'exit' handlers cannot await);
 //  - every child is spawned under `setpriv --pdeathsig SIGKILL` (see proc.ts), so the kernel kills it
 //    even when this process dies by SIGKILL and no handler runs;
-//  - the owner's pid, its children and dirs are recorded in <harness root>/owners/<pid>.json, so a
+//  - the owner's pid, its children and dirs are recorded in <harness root>/owners/<pid>-<id>.json, so a
 //    later run's reapStrays() removes what a killed run left behind.
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import {
   existsSync,
   mkdirSync,
@@ -66,13 +67,18 @@ export function readCmdline(pid: number): string | undefined {
   }
 }
 
-function ownerFile(pid = process.pid): string {
-  return join(OWNERS_DIR, `${pid}.json`);
+// One record per module instance: vitest may load this module more than once in one process
+// (worker threads, isolated files), and each instance tracks its own children.
+const INSTANCE = `${process.pid}-${randomBytes(4).toString('hex')}`;
+
+/** This process's (module instance's) record of its children and dirs, for reapStrays(). */
+export function ownerRecordPath(): string {
+  return join(OWNERS_DIR, `${INSTANCE}.json`);
 }
 
 function writeOwnerRecord(): void {
   mkdirSync(OWNERS_DIR, { recursive: true });
-  const file = ownerFile();
+  const file = ownerRecordPath();
   if (children.size === 0 && dirs.size === 0) {
     rmSync(file, { force: true });
     return;

@@ -222,7 +222,8 @@ export class StoreClient {
   }
 
   /**
-   * Removes one name from an image that keeps at least one other name; never removes an image.
+   * Removes one name (exactly as listImages() reports it) from an image that keeps at least one
+   * other name; never removes an image.
    * The last name is refused: untagging it would leave the image dangling and drop its repo digests.
    */
   async untag(name: string): Promise<void> {

@@ -8,14 +8,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../scripts/harness/index.js';
-import {
-  HARNESS_ROOT,
-  makeTempDir,
-  reapStrays,
-  releaseDir,
-  run,
-  startSandbox,
-} from '../../scripts/harness/index.js';
+import { makeTempDir, reapStrays, releaseDir, run, startSandbox } from '../../scripts/harness/index.js';
 import { httpRequest } from '../../scripts/harness/http.js';
 
 let sb: Sandbox;
@@ -206,17 +199,17 @@ describe('nothing outlives the run', () => {
 
     interface Started {
       child: ChildProcess;
-      pid: number;
+      ownerFile: string;
       children: number[];
       dirs: string[];
     }
 
     async function startChild(): Promise<Started> {
       const script = `
-        import { startSandbox, HARNESS_ROOT } from './scripts/harness/index.js';
+        import { startSandbox, ownerRecordPath } from './scripts/harness/index.js';
         import { readFileSync } from 'node:fs';
         const sb = await startSandbox();
-        console.log(readFileSync(HARNESS_ROOT + '/owners/' + process.pid + '.json', 'utf8'));
+        console.log(JSON.stringify({ file: ownerRecordPath(), record: JSON.parse(readFileSync(ownerRecordPath(), 'utf8')) }));
         setInterval(() => {}, 1000);
       `;
       const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
@@ -227,8 +220,11 @@ describe('nothing outlives the run', () => {
         createInterface({ input: child.stdout! }).once('line', resolve);
         child.once('exit', (code) => reject(new Error(`child exited ${code}`)));
       });
-      const record = JSON.parse(line) as { children: { pid: number }[]; dirs: string[] };
-      return { child, pid: child.pid!, children: record.children.map((c) => c.pid), dirs: record.dirs };
+      const { file, record } = JSON.parse(line) as {
+        file: string;
+        record: { children: { pid: number }[]; dirs: string[] };
+      };
+      return { child, ownerFile: file, children: record.children.map((c) => c.pid), dirs: record.dirs };
     }
 
     it('SIGTERM: its handlers kill the services and remove the dirs', async () => {
@@ -242,6 +238,7 @@ describe('nothing outlives the run', () => {
         expect(existsSync(dir)).toBe(false);
         expect(mountsUnder(dir)).toEqual([]);
       }
+      expect(existsSync(s.ownerFile)).toBe(false);
     });
 
     it('SIGKILL: the kernel kills the services (pdeathsig); reapStrays() removes dirs and mounts', async () => {
@@ -253,13 +250,13 @@ describe('nothing outlives the run', () => {
       // No handler ran: the dirs and Podman's mount are still there, and the owner record says whose.
       expect(existsSync(podDir)).toBe(true);
       expect(mountsUnder(podDir).length).toBeGreaterThan(0);
-      expect(existsSync(join(HARNESS_ROOT, 'owners', `${s.pid}.json`))).toBe(true);
+      expect(existsSync(s.ownerFile)).toBe(true);
       expect(reapStrays()).toBeGreaterThanOrEqual(1);
       for (const dir of s.dirs) {
         expect(existsSync(dir)).toBe(false);
         expect(mountsUnder(dir)).toEqual([]);
       }
-      expect(existsSync(join(HARNESS_ROOT, 'owners', `${s.pid}.json`))).toBe(false);
+      expect(existsSync(s.ownerFile)).toBe(false);
     });
   });
 });
