@@ -2,7 +2,7 @@
 //  - The referenced set is the union of every root's bound images.
 //  - An image is removed only when NONE of its names or digests is referenced (bootc's prune keeps
 //    an image only when every name is referenced, and compares raw strings; we compare normalized).
-//  - An unreferenced extra tag on a kept image is untagged; the image stays.
+//  - An unreferenced extra tag on a kept image is untagged (never its last name); the image stays.
 //  - Whether GC may run at all is decided by `gcBlocker`, before any plan is acted on.
 import { normalizeStoreName, referenceKeys, type StoreEntry } from './plan.js';
 
@@ -25,8 +25,15 @@ export function planGc(referenced: Iterable<string>, stored: readonly StoreEntry
       continue;
     }
     plan.kept += 1;
+    // Only tag names are untagged (a listing may show `repo@sha256:…` among the names), and never
+    // the last tag: Podman drops an image's repo digests with its last tag, so a digest-pinned
+    // reference would no longer find the image it keeps.
+    let left = names.filter((n) => !n.includes('@')).length;
     img.names.forEach((raw, i) => {
-      if (!keys.has(names[i] ?? raw)) plan.untag.push({ id: img.id, name: raw });
+      const name = names[i] ?? raw;
+      if (keys.has(name) || name.includes('@') || left <= 1) return;
+      plan.untag.push({ id: img.id, name: raw });
+      left -= 1;
     });
   }
   return plan;
@@ -37,7 +44,7 @@ export interface GcInputs {
   enabledByConfig: boolean;
   enabledByCaller: boolean;
   cancelled: boolean;
-  unreadableRoots: string[];
+  unreadableRoots: readonly string[];
   discoveryErrors: number;
   failedPulls: number;
 }

@@ -107,6 +107,26 @@ describe('planGc', () => {
     expect(plan.untag).toEqual([{ id: 'two', name: '127.0.0.1:5000/app:v2' }]);
   });
 
+  it('never untags the last name of a kept image, nor a digest-form name', () => {
+    const plan = planGc(
+      [`127.0.0.1:5000/app@${DIGEST}`],
+      [
+        {
+          id: 'pinned',
+          names: ['127.0.0.1:5000/app:latest', `127.0.0.1:5000/app@${OTHER_DIGEST}`],
+          digests: [`127.0.0.1:5000/app@${DIGEST}`],
+        },
+        {
+          id: 'two',
+          names: ['127.0.0.1:5000/app:v1', '127.0.0.1:5000/app:v2'],
+          digests: [`127.0.0.1:5000/app@${DIGEST}`],
+        },
+      ],
+    );
+    expect(plan.remove).toEqual([]);
+    expect(plan.untag).toEqual([{ id: 'two', name: '127.0.0.1:5000/app:v1' }]);
+  });
+
   it('keeps an image referenced only by digest', () => {
     const plan = planGc(
       [`127.0.0.1:5000/app@${DIGEST}`],

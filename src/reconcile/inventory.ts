@@ -1,0 +1,45 @@
+// The inventory behind ListBoundImages: every discovered entry of the configured roots with its
+// state in the store — present (with the image id), missing, failed (last pull error) or invalid
+// (the file's error). Reads the store once; changes nothing.
+import type { Job } from './job.js';
+import { collectWanted, findInStore } from './plan.js';
+import type { RunDeps } from './run.js';
+
+export type InventoryState = 'present' | 'missing' | 'failed' | 'invalid';
+
+export interface InventoryRow {
+  reference: string;
+  sourceFile: string;
+  state: InventoryState;
+  /** The image id when present, the error when failed or invalid, empty when missing. */
+  detail: string;
+}
+
+export async function listInventory(
+  deps: Pick<RunDeps, 'discover' | 'store'>,
+  lastJob?: Job,
+): Promise<InventoryRow[]> {
+  const discoveries = await deps.discover([]);
+  const stored = await deps.store.listImages();
+  const lastErrors = new Map((lastJob?.errors ?? []).map((e) => [e.subject, e.message]));
+  const rows: InventoryRow[] = [];
+  for (const w of collectWanted(discoveries)) {
+    const image = findInStore(w.reference, stored);
+    const error = lastErrors.get(w.reference);
+    const state: InventoryState = image ? 'present' : error ? 'failed' : 'missing';
+    const detail = image ? image.id : (error ?? '');
+    for (const s of w.sources) rows.push({ reference: w.reference, sourceFile: s.sourceFile, state, detail });
+  }
+  for (const d of discoveries) {
+    for (const e of d.errors) {
+      const where = e.file ?? (e.entry ? `${d.root}/usr/lib/bootc/bound-images.d/${e.entry}` : d.root);
+      rows.push({
+        reference: e.entry ?? '',
+        sourceFile: where,
+        state: 'invalid',
+        detail: e.line ? `line ${e.line}: ${e.message}` : e.message,
+      });
+    }
+  }
+  return rows;
+}

@@ -1,0 +1,216 @@
+// One reconcile, step by step: discover → check the store → plan → pull → GC → result.
+// Everything it learns goes into the Job (progress model) and the journal; it never speaks D-Bus.
+import { realpath } from 'node:fs/promises';
+import type { Logger } from '../systemd/log.js';
+import { MessageId } from '../systemd/message-ids.js';
+import type { PullOptions, StoredImage } from '../store/podman-client.js';
+import type { RootDiscovery } from '../types.js';
+import { gcBlocker, planGc } from './gc-plan.js';
+import type { ImageState, Job } from './job.js';
+import { collectWanted, findInStore, planPulls, type WantedImage } from './plan.js';
+import { runPulls } from './pull-pool.js';
+
+/** What a reconcile needs from the Podman store client. */
+export interface StoreApi {
+  info(): Promise<{ rootDir: string }>;
+  listImages(): Promise<StoredImage[]>;
+  pull(reference: string, opts: PullOptions): Promise<void>;
+  removeImage(id: string): Promise<void>;
+  untag(name: string): Promise<void>;
+}
+
+export interface RunDeps {
+  store: StoreApi;
+  logger: Logger;
+  storePath: string;
+  gcEnabled: boolean;
+  pull: { concurrency: number; retries: number; retryDelayMs: number; timeoutMs: number };
+  /** Discover every root of this run (configured, remembered and the caller's). */
+  discover(extraRoots: readonly string[]): Promise<RootDiscovery[]>;
+  credentialFor(w: WantedImage): Promise<PullOptions['auth']>;
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Refuse to touch a store other than the configured one (e.g. the host's /var/lib/containers). */
+export async function checkStoreIdentity(store: StoreApi, storePath: string): Promise<void> {
+  const { rootDir } = await store.info();
+  const [want, got] = await Promise.all([
+    realpath(storePath).catch(() => storePath),
+    realpath(rootDir).catch(() => rootDir),
+  ]);
+  if (want !== got) {
+    throw new Error(
+      `the Podman service behind the socket serves ${rootDir}, not the configured store ${storePath}: refusing to pull or remove anything`,
+    );
+  }
+}
+
+/** Runs one reconcile to its end; the job is ended here in every case. */
+export async function runReconcile(job: Job, deps: RunDeps): Promise<void> {
+  const log = deps.logger;
+  const jobId = job.id;
+  const signal = job.abort.signal;
+  log.info(`reconcile ${jobId} started`, { messageId: MessageId.ReconcileStarted, jobId });
+  try {
+    job.setPhase('discover');
+    const discoveries = await deps.discover(job.options.extraRoots);
+    let discoveryErrors = 0;
+    const unreadable: string[] = [];
+    for (const d of discoveries) {
+      if (!d.readable) unreadable.push(d.root);
+      for (const e of d.errors) {
+        discoveryErrors += 1;
+        const where = e.file ? `${e.file}${e.line ? `:${e.line}` : ''}` : (e.entry ?? d.root);
+        job.addError(e.file ?? e.entry ?? d.root, e.message);
+        log.err(`${where}: ${e.message}`, {
+          messageId: MessageId.DiscoveryError,
+          jobId,
+          root: d.root,
+          ...(e.file ? { boundSource: e.file } : {}),
+        });
+      }
+    }
+    if (signal.aborted) return finishCancelled(job, log);
+
+    await checkStoreIdentity(deps.store, deps.storePath);
+    const wanted = collectWanted(discoveries);
+    const before = await deps.store.listImages();
+    const plan = planPulls(wanted, before, job.options.pullPolicy);
+    const states = new Map<string, ImageState>();
+    for (const p of plan.present) states.set(p.wanted.reference, 'present');
+    for (const w of plan.toPull) states.set(w.reference, 'missing');
+    job.setImages(states);
+
+    let failedPulls = 0;
+    if (plan.toPull.length > 0 && !job.options.dryRun) {
+      job.setPhase('pull');
+      const outcomes = await runPulls(deps.store, plan.toPull, {
+        ...deps.pull,
+        signal,
+        credentialFor: deps.credentialFor,
+        onStart: (w) => job.pullStarted(w.reference),
+        onProgress: (w, f) => job.pullProgress(w.reference, f),
+        onRetry: (w, e, attempt, left) =>
+          log.warning(`pull of ${w.reference} failed (attempt ${attempt}), retrying: ${e.message}`, {
+            image: w.reference,
+            jobId,
+            retriesLeft: left,
+          }),
+        onDone: (w, e) => {
+          const source = w.sources[0]?.sourceFile;
+          if (e && signal.aborted) {
+            job.pullFinished(w.reference, false, 'cancelled');
+            return;
+          }
+          job.pullFinished(w.reference, e === null, e?.message);
+          if (e) {
+            log.err(`pull of ${w.reference} failed: ${e.message}`, {
+              messageId: MessageId.ImagePullFailed,
+              image: w.reference,
+              jobId,
+              ...(source ? { boundSource: source } : {}),
+            });
+          } else {
+            log.info(`pulled ${w.reference}`, {
+              messageId: MessageId.ImagePulled,
+              image: w.reference,
+              jobId,
+              ...(source ? { boundSource: source } : {}),
+            });
+          }
+        },
+      });
+      const failed = outcomes.filter((o) => o.error);
+      // Policy `newer`: a present image whose registry check failed is still usable.
+      const tolerated =
+        job.options.pullPolicy === 'newer'
+          ? failed.filter((o) => findInStore(o.wanted.reference, before))
+          : [];
+      failedPulls = failed.length - tolerated.length;
+    } else if (job.options.dryRun) {
+      for (const w of plan.toPull) job.addPulled(`${w.reference} (dry run: would pull)`);
+    }
+    if (signal.aborted) return finishCancelled(job, log);
+
+    job.setPhase('gc');
+    const blocker = gcBlocker({
+      enabledByConfig: deps.gcEnabled,
+      enabledByCaller: job.options.gc,
+      cancelled: signal.aborted,
+      unreadableRoots: unreadable,
+      discoveryErrors,
+      failedPulls,
+    });
+    if (blocker) {
+      job.skipGc(blocker);
+      log.warning(`GC skipped: ${blocker}`, { messageId: MessageId.GcSkipped, jobId });
+    } else {
+      await collectGarbage(job, deps, wanted);
+    }
+
+    const problems = failedPulls + discoveryErrors + unreadable.length;
+    if (signal.aborted) return finishCancelled(job, log);
+    if (problems > 0) {
+      const reason = summarize(failedPulls, discoveryErrors, unreadable.length);
+      job.end('failed', reason);
+      log.err(`reconcile ${jobId} failed: ${reason}`, { messageId: MessageId.ReconcileFailed, jobId });
+    } else {
+      job.end('success');
+      log.info(`reconcile ${jobId} finished: ${wanted.length} bound image(s) present`, {
+        messageId: MessageId.ReconcileSucceeded,
+        jobId,
+      });
+    }
+  } catch (err) {
+    if (signal.aborted) return finishCancelled(job, log);
+    const reason = errorMessage(err);
+    job.addError('reconcile', reason);
+    job.end('failed', reason);
+    log.err(`reconcile ${jobId} failed: ${reason}`, { messageId: MessageId.ReconcileFailed, jobId });
+  }
+}
+
+async function collectGarbage(job: Job, deps: RunDeps, wanted: readonly WantedImage[]): Promise<void> {
+  const log = deps.logger;
+  const after = await deps.store.listImages();
+  const gc = planGc(
+    wanted.map((w) => w.reference),
+    after,
+  );
+  for (const u of gc.untag) {
+    if (job.options.dryRun) {
+      job.addRemoved(`${u.name} (dry run: would untag)`);
+      continue;
+    }
+    await deps.store.untag(u.name);
+    job.addRemoved(u.name);
+    log.info(`untagged ${u.name}`, { messageId: MessageId.ImageUntagged, image: u.name, jobId: job.id });
+  }
+  for (const r of gc.remove) {
+    const label = r.names[0] ?? r.id;
+    if (job.options.dryRun) {
+      job.addRemoved(`${label} (dry run: would remove)`);
+      continue;
+    }
+    await deps.store.removeImage(r.id);
+    job.addRemoved(label);
+    log.info(`removed ${label}`, { messageId: MessageId.ImageRemoved, image: label, jobId: job.id });
+  }
+}
+
+function summarize(failedPulls: number, discoveryErrors: number, unreadable: number): string {
+  const parts: string[] = [];
+  if (failedPulls) parts.push(`${failedPulls} pull(s) failed`);
+  if (discoveryErrors) parts.push(`${discoveryErrors} bound-image file error(s)`);
+  if (unreadable) parts.push(`${unreadable} unreadable root(s)`);
+  return parts.join(', ');
+}
+
+function finishCancelled(job: Job, log: Logger): void {
+  job.skipGc('the reconcile was cancelled');
+  job.end('cancelled');
+  log.notice(`reconcile ${job.id} cancelled`, { messageId: MessageId.ReconcileCancelled, jobId: job.id });
+}
