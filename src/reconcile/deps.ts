@@ -1,0 +1,80 @@
+// The real RunDeps of a reconcile: the Podman client on the configured socket, discovery of the
+// configured (glob-expanded), remembered and caller's roots, and credentials (the image's
+// AuthFile=, else the global auth file, which may be missing). Heavy modules (dockerode) are
+// imported on first use, so the daemon reaches READY quickly; a failed load is retried next time.
+import type { Config } from '../config/index.js';
+import type { Logger } from '../systemd/log.js';
+import type { RunDeps } from './run.js';
+
+export interface RunDepsOptions {
+  config: Config;
+  logger: Logger;
+  /** Extra GC roots kept across runs (the state file's remembered roots that still exist). */
+  rememberedRoots?: () => Promise<string[]>;
+}
+
+async function loadRunDeps(o: RunDepsOptions): Promise<RunDeps> {
+  const { config } = o;
+  const [{ StoreClient }, { discoverRoots, expandRoots }, auth] = await Promise.all([
+    import('../store/podman-client.js'),
+    import('../discovery/index.js'),
+    import('../store/auth.js'),
+  ]);
+  return {
+    ...staticRunDeps(o),
+    store: new StoreClient({ socketPath: config.storage.podmanSocket }),
+    async discover(extraRoots) {
+      const [configured, remembered] = await Promise.all([
+        expandRoots(config.discovery.roots),
+        o.rememberedRoots ? o.rememberedRoots() : Promise.resolve([]),
+      ]);
+      return discoverRoots([...new Set([...configured, ...remembered, ...extraRoots])]);
+    },
+    async credentialFor(w) {
+      const file = w.authFile ?? config.pull.authFile;
+      const loaded = await auth.loadAuthFile(file, { optional: w.authFile === undefined });
+      return auth.credentialFor(loaded, w.reference);
+    },
+  };
+}
+
+function staticRunDeps({
+  config,
+  logger,
+}: RunDepsOptions): Pick<RunDeps, 'logger' | 'storePath' | 'gcEnabled' | 'pull'> {
+  return {
+    logger,
+    storePath: config.storage.path,
+    gcEnabled: config.gc.enabled,
+    pull: {
+      concurrency: config.pull.concurrency,
+      retries: config.pull.retries,
+      retryDelayMs: config.pull.retryDelayMs,
+      timeoutMs: config.pull.timeoutMs,
+    },
+  };
+}
+
+/** RunDeps whose Podman client, discovery and credentials load on first use. */
+export function createRunDeps(o: RunDepsOptions): RunDeps {
+  let real: Promise<RunDeps> | undefined;
+  const get = (): Promise<RunDeps> => {
+    real ??= loadRunDeps(o).catch((err: unknown) => {
+      real = undefined;
+      throw err;
+    });
+    return real;
+  };
+  return {
+    ...staticRunDeps(o),
+    store: {
+      info: async () => (await get()).store.info(),
+      listImages: async () => (await get()).store.listImages(),
+      pull: async (reference, opts) => (await get()).store.pull(reference, opts),
+      removeImage: async (id) => (await get()).store.removeImage(id),
+      untag: async (name) => (await get()).store.untag(name),
+    },
+    discover: async (extraRoots) => (await get()).discover(extraRoots),
+    credentialFor: async (w) => (await get()).credentialFor(w),
+  };
+}
