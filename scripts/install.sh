@@ -89,9 +89,8 @@ app=$DESTDIR$PKGLIBDIR
 rm -rf "$app"
 install -d -m 0755 "$app"
 install -m 0644 "$SRC/package.json" "$app/package.json"
-(cd "$SRC" && find dist/src -type f \( -name '*.js' -o -name '*.js.map' -o -name '*.json' \) \
-  ! -name '*.test.js' ! -name '*.test.js.map' -print0) |
-  while IFS= read -r -d '' f; do install -D -m 0644 "$SRC/$f" "$app/$f"; done
+tar -C "$SRC" --exclude='*.test.js' --exclude='*.test.js.map' --exclude='*.d.ts' \
+  --owner=0 --group=0 --mode='u=rwX,go=rX' -cf - dist/src | tar -C "$app" --no-same-owner -xf -
 
 # Production dependencies: the closure of package.json's dependencies in package-lock.json, resolved
 # the way Node resolves them (nested node_modules first). Optional native modules that npm was not
