@@ -1,14 +1,93 @@
 #!/usr/bin/env node
-// bound-images client entry point (commands land with the D-Bus service).
-const USAGE = 'usage: bound-images <status|list|upgrade> [options]\n';
+// bound-images: the client of bound-imaged. Parses the command line, connects to the system bus,
+// runs one command and exits 0 (success), 1 (the reconcile failed or was cancelled), 2 (usage
+// error), 3 (daemon unreachable or access denied) or 130 (interrupted while following a job), with a
+// one-line reason on stderr for every non-zero code. The timer runs it hourly, so it loads only what
+// the command needs: dbus-next once a bus is needed, cli-progress only on a terminal.
+import { parseCommandLine, type Command } from './args.js';
+import { CliError, ExitCode, type ExitCodeValue } from './contract.js';
+import type { Io } from './commands.js';
+import { errorJson, jsonDocument } from './format.js';
+import type { Reporter } from './reporters.js';
 
-function main(argv: string[]): number {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  process.stderr.write('bound-images: the client is not implemented yet\n' + USAGE);
-  return 2;
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
-process.exitCode = main(process.argv.slice(2));
+function wantsJson(command: Command | null, argv: readonly string[]): boolean {
+  return command ? 'json' in command && command.json : argv.includes('--json');
+}
+
+function makeIo(command: Command): Io {
+  const json = 'json' in command && command.json;
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    async reporter(): Promise<Reporter> {
+      const { BarReporter, JsonReporter, PlainReporter } = await import('./reporters.js');
+      if (json) return new JsonReporter(process.stdout);
+      if (process.stdout.isTTY && process.env.TERM !== 'dumb') {
+        return new BarReporter(await import('cli-progress'), process.stdout);
+      }
+      return new PlainReporter(process.stdout);
+    },
+    onInterrupt(stop) {
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      return () => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+      };
+    },
+    now: () => Date.now(),
+  };
+}
+
+async function run(command: Command): Promise<ExitCodeValue> {
+  if (command.kind === 'help') {
+    process.stdout.write(command.text);
+    return ExitCode.Ok;
+  }
+  const [{ connectSystemBus }, commands] = await Promise.all([import('./bus.js'), import('./commands.js')]);
+  const io = makeIo(command);
+  const bus = await connectSystemBus();
+  try {
+    switch (command.kind) {
+      case 'status':
+        return await commands.status(bus, io, command.json);
+      case 'list':
+        return await commands.list(bus, io, command.json);
+      case 'upgrade':
+        return await commands.upgrade(bus, io, command);
+      case 'cancel':
+        return await commands.cancel(bus, io, command.job, command.json);
+    }
+  } finally {
+    bus.close();
+  }
+}
+
+/** Runs bound-images with `argv` (without node and the script) and returns the exit code. */
+async function main(argv: readonly string[]): Promise<number> {
+  let command: Command | null = null;
+  try {
+    command = parseCommandLine(argv);
+    return await run(command);
+  } catch (err) {
+    const code = err instanceof CliError ? err.code : ExitCode.Failed;
+    const message = err instanceof CliError ? err.message : `internal error: ${messageOf(err)}`;
+    process.stderr.write(`bound-images: ${message}\n`);
+    if (wantsJson(command, argv)) process.stdout.write(jsonDocument(errorJson(code, message)));
+    return code;
+  }
+}
+
+// Exit explicitly: nothing left behind (a socket the bus has not closed yet) may keep the timer's run
+// alive. Writes to pipes, files and terminals are synchronous on Linux, so nothing is lost.
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`bound-images: internal error: ${messageOf(err)}\n`);
+    process.exit(ExitCode.Failed);
+  },
+);

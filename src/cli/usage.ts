@@ -1,0 +1,75 @@
+// The help texts of the bound-images command: one overview and one page per command.
+
+export const MAIN_USAGE = `usage: bound-images COMMAND [options]
+
+Talks to bound-imaged (org.bootc.BoundImages on the system bus), which keeps
+this host's logically bound images in the bootc-owned image store.
+
+commands:
+  status            the daemon's state, last result and current job
+  list              every bound image and whether it is in the store
+  upgrade           reconcile now (discover, pull, garbage-collect) and follow
+                    the job to its end
+  cancel JOB        cancel a running or waiting job (number or object path)
+
+Every command takes --json (one JSON document on stdout) and --help.
+
+exit status: 0 success, 1 the reconcile failed or was cancelled,
+             2 usage error, 3 daemon unreachable or access denied
+`;
+
+export const STATUS_USAGE = `usage: bound-images status [--json]
+
+Shows the daemon's state (idle or reconciling), the result and time of the
+last reconcile, the roots, the store, the version, and the running job.
+
+options:
+  --json      print one JSON document instead of text
+  -h, --help  show this help
+`;
+
+export const LIST_USAGE = `usage: bound-images list [--json]
+
+Lists every image the deployment roots bind, with its state in the store:
+present (with the image id), missing, failed (with the last pull error) or
+invalid (the bound-images.d entry or its Quadlet file could not be used).
+
+options:
+  --json      print one JSON document instead of a table
+  -h, --help  show this help
+`;
+
+export const UPGRADE_USAGE = `usage: bound-images upgrade [--root PATH] [--pull-policy POLICY] [--dry-run]
+                           [--no-gc] [--no-wait] [--json]
+
+Starts a reconcile (discover, pull, garbage-collect) and follows it to its end:
+a progress bar on a terminal, one line per event otherwise. Needs root.
+
+options:
+  --root PATH           also reconcile towards this deployment root (e.g. a
+                        staged deployment); the daemon remembers it as a GC root
+  --pull-policy POLICY  missing (default): pull what is absent; always: pull
+                        every image again; newer: pull when the tag moved
+  --dry-run             plan only: show what would be pulled and removed
+  --no-gc               do not remove images no root binds any more
+  --no-wait             print the job and return without following it
+  --json                print one JSON document (the finished job) at the end
+  -h, --help            show this help
+
+exit status: 0 success, 1 failed or cancelled, 2 usage error,
+             3 daemon unreachable, gone, or access denied
+`;
+
+export const CANCEL_USAGE = `usage: bound-images cancel JOB [--json]
+
+Cancels a running or waiting job. JOB is the job number (as printed by
+upgrade and status) or its object path, /org/bootc/BoundImages/job/N.
+Needs root.
+
+options:
+  --json      print one JSON document instead of text
+  -h, --help  show this help
+
+exit status: 0 cancel requested, 1 the job had already ended or does not
+             exist, 2 usage error, 3 daemon unreachable or access denied
+`;
