@@ -165,8 +165,27 @@ function nspawnArgs(name: string, dir: string, opts: NspawnOptions): string[] {
   ];
 }
 
+const PROPAGATE_DIR = '/run/systemd/nspawn/propagate';
+
+/** nspawn leaves /run/systemd/nspawn/propagate/<machine> behind; remove those of dead runs. */
+function sweepPropagateDirs(): void {
+  let names: string[];
+  try {
+    names = readdirSync(PROPAGATE_DIR);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const owner = /^bound-imaged-(\d+)-\d+$/.exec(name)?.[1];
+    if (owner !== undefined && !alive(Number(owner))) {
+      rmSync(join(PROPAGATE_DIR, name), { recursive: true, force: true });
+    }
+  }
+}
+
 /** Boots the host's systemd in a throwaway container and waits until its boot has finished. */
 export async function bootNspawn(opts: NspawnOptions = {}): Promise<NspawnMachine> {
+  sweepPropagateDirs();
   const name = `bound-imaged-${process.pid}-${++bootCount}`;
   const dir = makeTempDir('nspawn');
   const consoleFile = join(dir, 'console.log');
@@ -235,7 +254,7 @@ export async function bootNspawn(opts: NspawnOptions = {}): Promise<NspawnMachin
       untrackChild(leaderPid);
     }
     // nspawn leaves this (empty) directory behind when its container is shut down.
-    rmSync(`/run/systemd/nspawn/propagate/${name}`, { recursive: true, force: true });
+    rmSync(join(PROPAGATE_DIR, name), { recursive: true, force: true });
     releaseDir(dir);
   };
 

@@ -15,7 +15,7 @@
 // Teardown (also when a step fails): the container is shut down and nothing of it stays mounted.
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTempDir, releaseDir } from '../../scripts/harness/cleanup.js';
+import { makeTempDir, reapStrays, releaseDir } from '../../scripts/harness/cleanup.js';
 import type { MadeImage } from '../../scripts/harness/images.js';
 import { makeImages } from '../../scripts/harness/images.js';
 import type { ExecOptions, NspawnMachine } from '../../scripts/harness/nspawn.js';
@@ -133,6 +133,8 @@ async function bind(name: string, ref: string): Promise<void> {
 
 beforeAll(async () => {
   const t0 = Date.now();
+  // A run killed outright may have left a container (its PID 1 outlives nspawn): end it first.
+  reapStrays();
   registry = await startRegistry();
   images = await makeImages(registry, [
     { name: 'app', layers: 2, size: 4096 },

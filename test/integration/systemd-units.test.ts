@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NspawnMachine } from '../../scripts/harness/nspawn.js';
+import { reapStrays } from '../../scripts/harness/cleanup.js';
 import { bootNspawn } from '../../scripts/harness/nspawn.js';
 import type { StagedPackage } from '../../scripts/harness/package-install.js';
 import { installInto, projectRoot, stagePackage } from '../../scripts/harness/package-install.js';
@@ -235,6 +236,8 @@ describe('in a booted systemd (nspawn)', () => {
   let machine: NspawnMachine;
 
   beforeAll(async () => {
+    // A run killed outright may have left a container (its PID 1 outlives nspawn): end it first.
+    reapStrays();
     pkg = await stagePackage();
     machine = await bootNspawn({
       binds: [{ host: pkg.dir, container: PACKAGE_IN_CONTAINER, readOnly: true }],
