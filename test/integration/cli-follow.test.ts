@@ -1,6 +1,6 @@
 // Following a long job with `bound-images upgrade` against the real daemon: a pull slowed down by a
 // throttling proxy in front of the loopback registry keeps the job running while the test acts.
-// Two followers of the same job (single flight); SIGINT stops one (exit 130, the job runs on);
+// Two followers of the same job (single flight), a third queued behind it (other options); SIGINT stops one (exit 130, the job runs on);
 // `cancel` ends the job and the other follower reports "cancelled" (exit 1); cancel of a finished or
 // unknown job (exit 1); the daemon killed mid-job ends the follower with exit 3.
 import { join } from 'node:path';
@@ -81,6 +81,18 @@ describe('following a running job', () => {
     const second = cliInBackground(['upgrade'], { env: bus.env() });
     expect(await pullStarted(second)).toBe(id);
 
+    // Other options while it runs: queued behind it.
+    const queued = cliInBackground(['upgrade', '--dry-run'], { env: bus.env() });
+    await waitUntil('the queued job to say it waits', async () => queued.stdout().includes('waiting'), {
+      timeoutMs: 10_000,
+      intervalMs: 50,
+    });
+    expect(lines(queued.stdout())).toEqual([
+      expect.stringMatching(/^job \d+$/),
+      'waiting for the running reconcile to finish',
+    ]);
+    expect(lines(queued.stdout())[0]).not.toBe(`job ${id}`);
+
     second.kill('SIGINT');
     expect(await second.exited).toBe(130);
     expect(lines(second.stderr())).toEqual([
@@ -101,6 +113,9 @@ describe('following a running job', () => {
     expect(await first.exited).toBe(1);
     expect(lines(first.stdout()).at(-1)).toBe('cancelled');
     expect(lines(first.stderr())).toEqual([`bound-images: job ${id} cancelled`]);
+    // The queued dry run runs once the cancelled job is out of the way.
+    expect(await queued.exited).toBe(0);
+    expect(lines(queued.stdout())).toEqual(expect.arrayContaining([`would pull ${slowRef}`, 'success']));
 
     const again = await run(['cancel', String(id), '--json']);
     expect(again.code).toBe(1);

@@ -112,6 +112,7 @@ describe('upgrade in a pipe', () => {
     const out = lines(r.stdout);
     expect(out[0]).toMatch(/^job \d+$/);
     expect(out).toContain('found 2 bound images');
+    expect(out).not.toContain('waiting for the running reconcile to finish'); // nothing else ran
     expect(out).toContain(`pulled ${app.reference}`);
     expect(out).toContain(`pulled ${db.reference}`);
     for (const l of out.filter((x) => x.startsWith('pulling '))) {
