@@ -43,6 +43,8 @@ export const DEMO_CREDENTIALS: RegistryCredentials = { user: 'demo', password: '
 const UNBIND = 'web.image';
 
 const MiB = 1024 * 1024;
+/** Payload of the multi-layer image, in MiB: enough for the pull to take a visible moment. */
+const WEB_MIB = 6;
 const CLIENT_TIMEOUT_MS = 120_000;
 
 interface Ctx {
@@ -50,8 +52,6 @@ interface Ctx {
   parts: DemoParts;
   sandbox: Sandbox;
   bus: PrivateBus;
-  logView: LogView;
-  images: DemoImages;
   entries: BoundEntryInfo[];
   dir: string;
   root: string;
@@ -90,7 +90,7 @@ async function stepSandbox(
   const authRegistry = sandbox.authRegistry ?? fail('no registry behind auth');
   const [open, behindAuth] = await Promise.all([
     sandbox.makeImages([
-      { name: 'demo/web', tag: '1.0', layers: 4, size: 6 * MiB },
+      { name: 'demo/web', tag: '1.0', layers: 4, size: WEB_MIB * MiB },
       { name: 'demo/db', tag: '1.0', layers: 2, size: MiB },
     ]),
     sandbox.makeImages([{ name: 'demo/app', tag: '1.0', size: MiB }], { auth: true }),
@@ -110,7 +110,7 @@ async function stepSandbox(
   for (const [k, v] of rows) out.say(`${k.padEnd(15)} ${v}`);
   out.say('\nThree generated images (a busybox root plus random payload), pushed over the registry API:');
   const imageRows: [MadeImage, string][] = [
-    [images.web, `${images.web.layers} layers, 6 MiB`],
+    [images.web, `${images.web.layers} layers, ${WEB_MIB} MiB`],
     [images.app, 'behind htpasswd auth'],
     [images.db, `${images.db.layers} layers, to be pinned by digest`],
   ];
@@ -159,7 +159,8 @@ async function client(ctx: Ctx, args: string[]): Promise<string> {
   return r.stdout;
 }
 
-async function stepUpgrade(ctx: Ctx): Promise<void> {
+/** Starts the daemon and runs the first upgrade; returns where the daemon's log can be read. */
+async function stepUpgrade(ctx: Ctx): Promise<LogView> {
   const { out, parts, bus } = ctx;
   out.heading(3, 'bound-imaged on the private bus, then an upgrade');
   out.say(
@@ -176,8 +177,9 @@ async function stepUpgrade(ctx: Ctx): Promise<void> {
     ...(parts.journald ? { journald: parts.journald } : {}),
   });
   parts.daemon = daemon;
-  if (ctx.logView.kind !== 'journald')
-    ctx.logView = fallbackView(daemon.pid, daemon.stderrFile, daemon.stderr);
+  const logView: LogView = parts.journald
+    ? { kind: 'journald', journald: parts.journald }
+    : fallbackView(daemon.pid, daemon.stderrFile, daemon.stderr);
   out.write(`$ ${commandLine(['bound-imaged', '--config', ctx.configFile])} &\n`);
   await waitForDaemon(bus, daemon);
   out.say(`(pid ${daemon.pid}; it has taken the name org.bootc.BoundImages on the bus: it is ready)`);
@@ -189,6 +191,7 @@ async function stepUpgrade(ctx: Ctx): Promise<void> {
         fail(`upgrade did not report 'pulled ${e.reference}'`);
     if (!upgrade.endsWith('success\n')) fail(`upgrade did not end with 'success'`);
   }
+  return logView;
 }
 
 async function consumerListing(ctx: Ctx, consumer: PodmanConsumer): Promise<StoreImage[]> {
@@ -249,7 +252,7 @@ async function stepGc(ctx: Ctx, consumer: PodmanConsumer): Promise<string> {
   return entry.reference;
 }
 
-async function stepLogs(ctx: Ctx, removed: string, keep: boolean): Promise<void> {
+async function stepLogs(ctx: Ctx, logView: LogView, removed: string, keep: boolean): Promise<void> {
   const { out } = ctx;
   const daemon = ctx.parts.daemon ?? fail('no daemon');
   out.heading(6, "The daemon's log");
@@ -260,7 +263,7 @@ async function stepLogs(ctx: Ctx, removed: string, keep: boolean): Promise<void>
     const code = await daemon.exited;
     if (code !== 0) fail(`bound-imaged exited with status ${code} on SIGTERM`);
   }
-  await showLogs(out, ctx.logView, { removedImage: removed, expectStop: !keep });
+  await showLogs(out, logView, { removedImage: removed, expectStop: !keep });
 }
 
 /** Steps 1–6 (and, with keep, the commands to try); teardown is the caller's. */
@@ -269,12 +272,9 @@ export async function runDemo(out: Output, parts: DemoParts, opts: { keep: boole
   const { images, noJournald } = await stepSandbox(out, parts);
   const sandbox = parts.sandbox ?? fail('no sandbox');
   const bus = parts.bus ?? fail('no bus');
-  const logView: LogView = parts.journald
-    ? { kind: 'journald', journald: parts.journald }
-    : { kind: 'stderr', file: '', read: () => '' }; // replaced once the daemon runs
   out.say(
     parts.journald
-      ? `\nlog: ${describeLogView(logView)}`
+      ? `\nlog: ${describeLogView({ kind: 'journald', journald: parts.journald })}`
       : `\nlog: no private journald (${noJournald ?? 'unknown reason'}); the daemon's fallback is used`,
   );
   const { dir, root, entries } = await stepRoot(
@@ -290,18 +290,18 @@ export async function runDemo(out: Output, parts: DemoParts, opts: { keep: boole
     stateDirectory: join(dir, 'state'),
     authFile: join(dir, 'no-global-auth.json'),
   });
-  const ctx: Ctx = { out, parts, sandbox, bus, logView, images, entries, dir, root, configFile };
-  await stepUpgrade(ctx);
+  const ctx: Ctx = { out, parts, sandbox, bus, entries, dir, root, configFile };
+  const logView = await stepUpgrade(ctx);
   const consumer = await stepStore(ctx);
   const removed = await stepGc(ctx, consumer);
-  await stepLogs(ctx, removed, opts.keep);
+  await stepLogs(ctx, logView, removed, opts.keep);
   if (opts.keep)
     printKeepCommands(out, {
       bus,
       root,
       cli: clientArgv([]),
       consumer,
-      logView: ctx.logView,
+      logView,
       unbound: { link: entryLink(root, UNBIND), target: `/usr/share/containers/systemd/${UNBIND}` },
     });
 }
