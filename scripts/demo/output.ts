@@ -1,7 +1,5 @@
 // The demo's console output: step headings, `$ command` lines, indented blocks of real output and
 // short explanations. Bold headings on a terminal, plain text in a pipe (what the test reads).
-import { isAbsolute, relative } from 'node:path';
-
 const SAFE_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
 
 /** One argument as a POSIX shell would need it written (single-quoted when it is not a plain word). */
@@ -13,12 +11,6 @@ export function shellQuote(arg: string): string {
 /** An argv as one copy-pasteable shell command line. */
 export function commandLine(argv: readonly string[]): string {
   return argv.map(shellQuote).join(' ');
-}
-
-/** A path relative to `base` when it lies inside it (for shorter listings), absolute otherwise. */
-export function shortPath(path: string, base: string): string {
-  const rel = relative(base, path);
-  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
 }
 
 export class Output {
