@@ -3,13 +3,10 @@
 // name released, exit 0 within 5 s. What a reconcile needs (Podman client, discovery) is loaded on
 // the first call, not at start, so READY comes quickly.
 import { readFileSync } from 'node:fs';
-import type { Config } from './config/schema.js';
 import type { BoundImagesService } from './dbus/service.js';
 import type { InventoryRow } from './reconcile/inventory.js';
 import type { Job, JobSnapshot, ReconcileOptions } from './reconcile/job.js';
 import type { Reconciler } from './reconcile/reconciler.js';
-import type { RunDeps } from './reconcile/run.js';
-import type { StateStore } from './state/state-store.js';
 import type { Logger } from './systemd/log.js';
 import { MessageId } from './systemd/message-ids.js';
 import type { Notifier } from './systemd/notify.js';
@@ -77,80 +74,6 @@ export function runningStatus(s: JobSnapshot): string {
   }
 }
 
-/**
- * The real RunDeps: the Podman client (dockerode), discovery of the configured, remembered and
- * caller's roots, and credentials (the image's AuthFile=, else the global auth file, which may be
- * missing). Written here until src/reconcile/deps.ts provides createRunDeps.
- */
-async function createRunDeps(config: Config, logger: Logger, state: StateStore): Promise<RunDeps> {
-  const [{ StoreClient }, { discoverRoots, expandRoots }, auth] = await Promise.all([
-    import('./store/podman-client.js'),
-    import('./discovery/index.js'),
-    import('./store/auth.js'),
-  ]);
-  const store = new StoreClient({ socketPath: config.storage.podmanSocket });
-  return {
-    ...staticRunDeps(config, logger),
-    store,
-    async discover(extraRoots) {
-      const [configured, remembered] = await Promise.all([
-        expandRoots(config.discovery.roots),
-        state.liveRoots(),
-      ]);
-      return discoverRoots([...new Set([...configured, ...remembered, ...extraRoots])]);
-    },
-    async credentialFor(w) {
-      const file = w.authFile ?? config.pull.authFile;
-      const loaded = await auth.loadAuthFile(file, { optional: w.authFile === undefined });
-      return auth.credentialFor(loaded, w.reference);
-    },
-  };
-}
-
-function staticRunDeps(
-  config: Config,
-  logger: Logger,
-): Pick<RunDeps, 'logger' | 'storePath' | 'gcEnabled' | 'pull'> {
-  return {
-    logger,
-    storePath: config.storage.path,
-    gcEnabled: config.gc.enabled,
-    pull: {
-      concurrency: config.pull.concurrency,
-      retries: config.pull.retries,
-      retryDelayMs: config.pull.retryDelayMs,
-      timeoutMs: config.pull.timeoutMs,
-    },
-  };
-}
-
-/**
- * RunDeps whose heavy parts (the Podman client with dockerode, discovery, credentials) are imported
- * on first use, so READY comes quickly. A failed load is retried on the next use.
- */
-function lazyRunDeps(config: Config, logger: Logger, state: StateStore): RunDeps {
-  let real: Promise<RunDeps> | undefined;
-  const get = (): Promise<RunDeps> => {
-    real ??= createRunDeps(config, logger, state).catch((err: unknown) => {
-      real = undefined;
-      throw err;
-    });
-    return real;
-  };
-  return {
-    ...staticRunDeps(config, logger),
-    store: {
-      info: async () => (await get()).store.info(),
-      listImages: async () => (await get()).store.listImages(),
-      pull: async (reference, opts) => (await get()).store.pull(reference, opts),
-      removeImage: async (id) => (await get()).store.removeImage(id),
-      untag: async (name) => (await get()).store.untag(name),
-    },
-    discover: async (extraRoots) => (await get()).discover(extraRoots),
-    credentialFor: async (w) => (await get()).credentialFor(w),
-  };
-}
-
 /** Starts the daemon; resolves once READY=1 has been sent. Throws StartupError (or ConfigError) before. */
 export async function startDaemon(
   opts: DaemonOptions,
@@ -162,13 +85,14 @@ export async function startDaemon(
   const config = await loadConfig(opts.configPath);
   const version = readVersion();
 
-  const [{ StateStore }, { Reconciler }, { BoundImagesService }] = await Promise.all([
+  const [{ StateStore }, { Reconciler }, { BoundImagesService }, { createRunDeps }] = await Promise.all([
     import('./state/state-store.js'),
     import('./reconcile/reconciler.js'),
     import('./dbus/service.js'),
+    import('./reconcile/deps.js'),
   ]);
   const state = await StateStore.open(config.daemon.stateDirectory, logger);
-  const deps = lazyRunDeps(config, logger, state);
+  const deps = createRunDeps({ config, logger, rememberedRoots: () => state.liveRoots() });
   const reconciler: Reconciler = new Reconciler(deps, config.daemon.keepJobs);
   let service: BoundImagesService | null = null;
   let lastFinished: JobSnapshot | null = null;

@@ -31,6 +31,9 @@ class FakeStore implements StoreApi {
   async listImages() {
     return this.images.map((i) => ({ ...i, names: [...i.names], digests: [...i.digests] }));
   }
+  async inspect(reference: string) {
+    return this.images.find((i) => i.names.includes(reference)) ?? null;
+  }
   async pull(reference: string, opts: PullOptions) {
     this.pulls.push(reference);
     await Promise.race([

@@ -2,11 +2,11 @@
 // Everything it learns goes into the Job (progress model) and the journal; it never speaks D-Bus.
 import { realpath } from 'node:fs/promises';
 import type { Logger } from '../systemd/log.js';
-import { MessageId } from '../systemd/message-ids.js';
 import type { PullOptions, StoredImage } from '../store/podman-client.js';
 import type { RootDiscovery } from '../types.js';
 import { gcBlocker, planGc } from './gc-plan.js';
 import type { ImageState, Job } from './job.js';
+import * as journal from './journal.js';
 import { collectWanted, findInStore, planPulls, type WantedImage } from './plan.js';
 import { runPulls } from './pull-pool.js';
 
@@ -14,6 +14,7 @@ import { runPulls } from './pull-pool.js';
 export interface StoreApi {
   info(): Promise<{ rootDir: string }>;
   listImages(): Promise<StoredImage[]>;
+  inspect(reference: string): Promise<StoredImage | null>;
   pull(reference: string, opts: PullOptions): Promise<void>;
   removeImage(id: string): Promise<void>;
   untag(name: string): Promise<void>;
@@ -51,26 +52,23 @@ export async function checkStoreIdentity(store: StoreApi, storePath: string): Pr
 /** Runs one reconcile to its end; the job is ended here in every case. */
 export async function runReconcile(job: Job, deps: RunDeps): Promise<void> {
   const log = deps.logger;
-  const jobId = job.id;
   const signal = job.abort.signal;
-  log.info(`reconcile ${jobId} started`, { messageId: MessageId.ReconcileStarted, jobId });
   try {
     job.setPhase('discover');
     const discoveries = await deps.discover(job.options.extraRoots);
+    journal.logStarted(
+      log,
+      job,
+      discoveries.map((d) => d.root),
+    );
     let discoveryErrors = 0;
     const unreadable: string[] = [];
     for (const d of discoveries) {
       if (!d.readable) unreadable.push(d.root);
       for (const e of d.errors) {
         discoveryErrors += 1;
-        const where = e.file ? `${e.file}${e.line ? `:${e.line}` : ''}` : (e.entry ?? d.root);
         job.addError(e.file ?? e.entry ?? d.root, e.message);
-        log.err(`${where}: ${e.message}`, {
-          messageId: MessageId.DiscoveryError,
-          jobId,
-          root: d.root,
-          ...(e.file ? { boundSource: e.file } : {}),
-        });
+        journal.logDiscoveryError(log, job, e);
       }
     }
     if (signal.aborted) return finishCancelled(job, log);
@@ -87,40 +85,31 @@ export async function runReconcile(job: Job, deps: RunDeps): Promise<void> {
     let failedPulls = 0;
     if (plan.toPull.length > 0 && !job.options.dryRun) {
       job.setPhase('pull');
+      const attempts = new Map<string, number>();
       const outcomes = await runPulls(deps.store, plan.toPull, {
         ...deps.pull,
         signal,
         credentialFor: deps.credentialFor,
         onStart: (w) => job.pullStarted(w.reference),
         onProgress: (w, f) => job.pullProgress(w.reference, f),
-        onRetry: (w, e, attempt, left) =>
-          log.warning(`pull of ${w.reference} failed (attempt ${attempt}), retrying: ${e.message}`, {
-            image: w.reference,
-            jobId,
-            retriesLeft: left,
-          }),
+        onRetry: (w, e, attempt, left) => {
+          attempts.set(w.reference, attempt);
+          journal.logRetry(log, job, w, e, attempt, left);
+        },
         onDone: (w, e) => {
-          const source = w.sources[0]?.sourceFile;
           if (e && signal.aborted) {
             job.pullFinished(w.reference, false, 'cancelled');
             return;
           }
           job.pullFinished(w.reference, e === null, e?.message);
           if (e) {
-            log.err(`pull of ${w.reference} failed: ${e.message}`, {
-              messageId: MessageId.ImagePullFailed,
-              image: w.reference,
-              jobId,
-              ...(source ? { boundSource: source } : {}),
-            });
-          } else {
-            log.info(`pulled ${w.reference}`, {
-              messageId: MessageId.ImagePulled,
-              image: w.reference,
-              jobId,
-              ...(source ? { boundSource: source } : {}),
-            });
+            journal.logPullFailed(log, job, w, e, (attempts.get(w.reference) ?? 0) + 1);
+            return;
           }
+          void deps.store
+            .inspect(w.reference)
+            .catch(() => null)
+            .then((img) => journal.logPulled(log, job, w, img?.id));
         },
       });
       const failed = outcomes.filter((o) => o.error);
@@ -146,7 +135,7 @@ export async function runReconcile(job: Job, deps: RunDeps): Promise<void> {
     });
     if (blocker) {
       job.skipGc(blocker);
-      log.warning(`GC skipped: ${blocker}`, { messageId: MessageId.GcSkipped, jobId });
+      journal.logGcSkipped(log, job, blocker);
     } else {
       await collectGarbage(job, deps, wanted);
     }
@@ -156,20 +145,17 @@ export async function runReconcile(job: Job, deps: RunDeps): Promise<void> {
     if (problems > 0) {
       const reason = summarize(failedPulls, discoveryErrors, unreadable.length);
       job.end('failed', reason);
-      log.err(`reconcile ${jobId} failed: ${reason}`, { messageId: MessageId.ReconcileFailed, jobId });
+      journal.logFailed(log, job, reason);
     } else {
       job.end('success');
-      log.info(`reconcile ${jobId} finished: ${wanted.length} bound image(s) present`, {
-        messageId: MessageId.ReconcileSucceeded,
-        jobId,
-      });
+      journal.logSucceeded(log, job, wanted.length);
     }
   } catch (err) {
     if (signal.aborted) return finishCancelled(job, log);
     const reason = errorMessage(err);
     job.addError('reconcile', reason);
     job.end('failed', reason);
-    log.err(`reconcile ${jobId} failed: ${reason}`, { messageId: MessageId.ReconcileFailed, jobId });
+    journal.logFailed(log, job, reason);
   }
 }
 
@@ -187,7 +173,7 @@ async function collectGarbage(job: Job, deps: RunDeps, wanted: readonly WantedIm
     }
     await deps.store.untag(u.name);
     job.addRemoved(u.name);
-    log.info(`untagged ${u.name}`, { messageId: MessageId.ImageUntagged, image: u.name, jobId: job.id });
+    journal.logUntagged(log, job, u.name, u.id);
   }
   for (const r of gc.remove) {
     const label = r.names[0] ?? r.id;
@@ -197,7 +183,7 @@ async function collectGarbage(job: Job, deps: RunDeps, wanted: readonly WantedIm
     }
     await deps.store.removeImage(r.id);
     job.addRemoved(label);
-    log.info(`removed ${label}`, { messageId: MessageId.ImageRemoved, image: label, jobId: job.id });
+    journal.logRemoved(log, job, label, r.id);
   }
 }
 
@@ -212,5 +198,5 @@ function summarize(failedPulls: number, discoveryErrors: number, unreadable: num
 function finishCancelled(job: Job, log: Logger): void {
   job.skipGc('the reconcile was cancelled');
   job.end('cancelled');
-  log.notice(`reconcile ${job.id} cancelled`, { messageId: MessageId.ReconcileCancelled, jobId: job.id });
+  journal.logCancelled(log, job);
 }

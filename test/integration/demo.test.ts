@@ -115,7 +115,7 @@ function checkJournal(stdout: string, refs: Refs): void {
   const entry = (message: string): RegExp =>
     new RegExp(`^\\w{3} [ \\d]\\d \\d\\d:\\d\\d:\\d\\d bound-imaged\\[\\d+\\]: ${esc(message)}$`);
   for (const message of [
-    'reconcile 1 started',
+    'reconcile 1 started: 1 root(s), pull policy missing',
     `pulled ${refs.web}`,
     `pulled ${refs.app}`,
     `pulled ${refs.db}`,
@@ -127,6 +127,7 @@ function checkJournal(stdout: string, refs: Refs): void {
   const json = log.slice(log.indexOf('{', log.indexOf(`MESSAGE_ID=${IMAGE_REMOVED}`)));
   const removal = JSON.parse(json.slice(0, json.indexOf('\n}') + 2)) as Record<string, string>;
   expect(removal).toMatchObject({ MESSAGE_ID: IMAGE_REMOVED, IMAGE: refs.web, JOB_ID: '2', PRIORITY: '6' });
+  expect(removal.IMAGE_ID).toMatch(/^sha256:[0-9a-f]{64}$/);
 }
 
 function checkTeardown(stdout: string, heading: string): void {

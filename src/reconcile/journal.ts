@@ -1,0 +1,128 @@
+// The journal entries of one reconcile: one function per event, each with its MESSAGE_ID, priority
+// and the fields docs/logging.md promises (src/systemd/message-ids.ts MessageCatalog).
+import type { Logger } from '../systemd/log.js';
+import { MessageId } from '../systemd/message-ids.js';
+import type { DiscoveryError } from '../types.js';
+import type { Job } from './job.js';
+import type { WantedImage } from './plan.js';
+
+/** Where a bound image came from, for BOUND_SOURCE= and ROOT=. */
+function sourceFields(w: WantedImage): { boundSource?: string; root?: string } {
+  const s = w.sources[0];
+  return s ? { boundSource: s.sourceFile, root: s.root } : {};
+}
+
+function durationMs(job: Job): number {
+  return Math.round((Date.now() * 1000 - job.startTime) / 1000);
+}
+
+export function logStarted(log: Logger, job: Job, roots: readonly string[]): void {
+  log.info(`reconcile ${job.id} started: ${roots.length} root(s), pull policy ${job.options.pullPolicy}`, {
+    messageId: MessageId.ReconcileStarted,
+    jobId: job.id,
+    ROOTS: roots.join(' '),
+    PULL_POLICY: job.options.pullPolicy,
+    DRY_RUN: String(job.options.dryRun),
+  });
+}
+
+export function logDiscoveryError(log: Logger, job: Job, e: DiscoveryError): void {
+  const where = e.file
+    ? `${e.root}${e.file}${e.line ? `:${e.line}` : ''}`
+    : `${e.root} ${e.entry ?? ''}`.trim();
+  log.warning(`${where}: ${e.message}`, {
+    messageId: MessageId.DiscoveryError,
+    jobId: job.id,
+    root: e.root,
+    ...(e.file ? { boundSource: e.file } : {}),
+    ...(e.entry ? { ENTRY: e.entry } : {}),
+    ...(e.line ? { LINE: e.line } : {}),
+    ERROR: e.message,
+  });
+}
+
+export function logRetry(
+  log: Logger,
+  job: Job,
+  w: WantedImage,
+  e: Error,
+  attempt: number,
+  left: number,
+): void {
+  log.warning(`pull of ${w.reference} failed (attempt ${attempt}), retrying: ${e.message}`, {
+    image: w.reference,
+    jobId: job.id,
+    ATTEMPT: attempt,
+    RETRIES_LEFT: left,
+  });
+}
+
+export function logPulled(log: Logger, job: Job, w: WantedImage, imageId: string | undefined): void {
+  log.info(`pulled ${w.reference}`, {
+    messageId: MessageId.ImagePulled,
+    jobId: job.id,
+    image: w.reference,
+    ...(imageId ? { IMAGE_ID: imageId } : {}),
+    ...sourceFields(w),
+  });
+}
+
+export function logPullFailed(log: Logger, job: Job, w: WantedImage, e: Error, attempts: number): void {
+  log.err(`pull of ${w.reference} failed: ${e.message}`, {
+    messageId: MessageId.ImagePullFailed,
+    jobId: job.id,
+    image: w.reference,
+    ...sourceFields(w),
+    ATTEMPTS: attempts,
+    ERROR: e.message,
+  });
+}
+
+export function logGcSkipped(log: Logger, job: Job, reason: string): void {
+  log.warning(`GC skipped: ${reason}`, { messageId: MessageId.GcSkipped, jobId: job.id, REASON: reason });
+}
+
+export function logUntagged(log: Logger, job: Job, name: string, imageId: string): void {
+  log.info(`untagged ${name}`, {
+    messageId: MessageId.ImageUntagged,
+    jobId: job.id,
+    image: name,
+    IMAGE_ID: imageId,
+  });
+}
+
+export function logRemoved(log: Logger, job: Job, name: string, imageId: string): void {
+  log.info(`removed ${name}`, {
+    messageId: MessageId.ImageRemoved,
+    jobId: job.id,
+    image: name,
+    IMAGE_ID: imageId,
+  });
+}
+
+export function logSucceeded(log: Logger, job: Job, present: number): void {
+  const s = job.snapshot();
+  log.notice(`reconcile ${job.id} finished: ${present} bound image(s) present`, {
+    messageId: MessageId.ReconcileSucceeded,
+    jobId: job.id,
+    PULLED: s.pulled.length,
+    REMOVED: s.removed.length,
+    DURATION_MS: durationMs(job),
+  });
+}
+
+export function logFailed(log: Logger, job: Job, reason: string): void {
+  const s = job.snapshot();
+  log.err(`reconcile ${job.id} failed: ${reason}`, {
+    messageId: MessageId.ReconcileFailed,
+    jobId: job.id,
+    ERRORS: s.errors.length,
+    ERROR: reason,
+    PULLED: s.pulled.length,
+    DURATION_MS: durationMs(job),
+  });
+}
+
+export function logCancelled(log: Logger, job: Job): void {
+  log.notice(`reconcile ${job.id} cancelled`, { messageId: MessageId.ReconcileCancelled, jobId: job.id });
+}
