@@ -277,16 +277,18 @@ export async function startSlowProxy(
       sockets.delete(client);
       sockets.delete(upstream);
     };
+    // Everything from the registry goes through one queue, so its end (and close) follow the last
+    // delayed piece instead of cutting it off.
+    let queue = Promise.resolve();
+    const later = (step: () => Promise<void> | void): void => {
+      queue = queue.then(step).catch(() => undefined);
+    };
     client.on('error', close).on('close', close);
-    upstream.on('error', close).on('close', close);
+    upstream.on('error', () => later(close)).on('close', () => later(close));
     client.pipe(upstream);
     upstream.on('data', (chunk: Buffer) => {
-      if (rate === null) {
-        client.write(chunk);
-        return;
-      }
       upstream.pause();
-      void (async () => {
+      later(async () => {
         for (let off = 0; off < chunk.length; off += 16 * 1024) {
           const piece = chunk.subarray(off, off + 16 * 1024);
           const limit = rate;
@@ -295,9 +297,9 @@ export async function startSlowProxy(
           client.write(piece);
         }
         upstream.resume();
-      })();
+      });
     });
-    upstream.on('end', () => client.end());
+    upstream.on('end', () => later(() => new Promise<void>((resolve) => client.end(resolve))));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
