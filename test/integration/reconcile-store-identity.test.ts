@@ -1,0 +1,100 @@
+// Store identity: the reconcile refuses to pull or remove anything when the Podman service behind the
+// configured socket serves another store than `storage.path` — what keeps a daemon pointed by mistake
+// at the host's default Podman socket from garbage-collecting /var/lib/containers. Proven with a
+// second real Podman service on another store: the job fails with the refusal, neither store changes,
+// and the registry is never asked for anything.
+import { symlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MadeImage, PodmanService, Sandbox } from '../../scripts/harness/index.js';
+import { makeTempDir, releaseDir, startPodmanService, startSandbox } from '../../scripts/harness/index.js';
+import {
+  imageUnit,
+  listStore,
+  pullRequests,
+  reconcile,
+  requestsFrom,
+  testConfig,
+  writeRoot,
+} from './reconcile-harness.js';
+
+let sb: Sandbox;
+let other: PodmanService;
+let dir: string;
+let root: string;
+let kept: MadeImage;
+let theirs: MadeImage;
+let missing: MadeImage;
+
+beforeAll(async () => {
+  sb = await startSandbox();
+  other = await startPodmanService({ insecureRegistries: [sb.registry.host] });
+  [kept, theirs, missing] = (await sb.makeImages([
+    { name: 'ours', layers: 2 },
+    { name: 'theirs', layers: 2 },
+    { name: 'missing', layers: 2 },
+  ])) as [MadeImage, MadeImage, MadeImage];
+  // Each store holds an image the root does not bind (GC would remove it) ...
+  await sb.podman.podman(['pull', '--quiet', '--tls-verify=false', kept.reference]);
+  await other.podman(['pull', '--quiet', '--tls-verify=false', theirs.reference]);
+  dir = makeTempDir('rec-id');
+  root = join(dir, 'root');
+  // ... and the root binds an image neither has (a reconcile would pull it).
+  await writeRoot(root, [imageUnit('missing', missing.reference)]);
+});
+
+afterAll(async () => {
+  await other?.stop();
+  await sb?.stop();
+  if (dir) releaseDir(dir);
+});
+
+describe('store identity', () => {
+  it('refuses a socket whose service serves another store, and changes neither store', async () => {
+    const ours = await listStore(sb.podman);
+    const theirsBefore = await listStore(other);
+    expect(ours.flatMap((i) => i.names)).toEqual([kept.reference]);
+    expect(theirsBefore.flatMap((i) => i.names)).toEqual([theirs.reference]);
+
+    const traffic = await requestsFrom(sb.registry);
+    const run = await reconcile(
+      testConfig({
+        storePath: sb.podman.storePath,
+        socketPath: other.socketPath,
+        roots: [root],
+        authFile: join(dir, 'no-auth.json'),
+      }),
+    );
+
+    expect(run.snap.state).toBe('failed');
+    expect(run.snap.result).toContain(`serves ${other.storePath}, not the configured store`);
+    expect(run.snap.result).toContain(sb.podman.storePath);
+    expect(run.snap.result).toContain('refusing to pull or remove anything');
+    expect(run.snap.pulled).toEqual([]);
+    expect(run.snap.removed).toEqual([]);
+    expect(await listStore(sb.podman)).toEqual(ours);
+    expect(await listStore(other)).toEqual(theirsBefore);
+    expect(pullRequests(await traffic())).toEqual([]);
+  });
+
+  it('accepts the configured store reached through a symbolic link', async () => {
+    const link = join(dir, 'store-link');
+    await symlink(sb.podman.storePath, link);
+    const run = await reconcile(
+      testConfig({
+        storePath: link,
+        socketPath: sb.podman.socketPath,
+        roots: [root],
+        authFile: join(dir, 'no-auth.json'),
+      }),
+    );
+    expect(run.snap).toMatchObject({
+      state: 'success',
+      pulled: [missing.reference],
+      removed: [kept.reference],
+    });
+    expect((await listStore(sb.podman)).flatMap((i) => i.names)).toEqual([missing.reference]);
+    // The other service's store was never touched.
+    expect((await listStore(other)).flatMap((i) => i.names)).toEqual([theirs.reference]);
+  });
+});
