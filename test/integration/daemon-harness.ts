@@ -99,6 +99,8 @@ export interface DaemonConfig {
   keepJobs?: number;
   concurrency?: number;
   retries?: number;
+  /** The global auth file; default a path that does not exist (anonymous pulls). */
+  authFile?: string;
   extra?: string;
 }
 
@@ -116,7 +118,7 @@ export async function writeConfig(file: string, c: DaemonConfig): Promise<string
       `concurrency = ${c.concurrency ?? 2}`,
       `retries = ${c.retries ?? 0}`,
       'retry-delay = 0.1',
-      `auth-file = ${join(dirname(file), 'no-auth.json')}`,
+      `auth-file = ${c.authFile ?? join(dirname(file), 'no-auth.json')}`,
       '[daemon]',
       `state-directory = ${c.stateDirectory}`,
       `keep-jobs = ${c.keepJobs ?? 16}`,
