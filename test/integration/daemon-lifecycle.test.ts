@@ -214,3 +214,23 @@ describe('sd_notify from start to stop', () => {
     }
   });
 });
+
+describe('losing the bus', () => {
+  it('exits 1, saying the connection is gone, when the bus goes away', async () => {
+    const own = await startPrivateBus();
+    const daemon = spawnDaemon(own, ['--config', configFile]);
+    try {
+      await waitForName(own, daemon);
+      await own.stop();
+      const code = await Promise.race([
+        daemon.exited,
+        new Promise((r) => setTimeout(() => r('still running'), 10_000)),
+      ]);
+      expect(code).toBe(1);
+      expect(daemon.stderr()).toMatch(/lost the system bus connection/);
+    } finally {
+      await daemon.stop('SIGKILL');
+      await own.stop();
+    }
+  });
+});
