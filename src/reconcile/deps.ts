@@ -70,7 +70,7 @@ export function createRunDeps(o: RunDepsOptions): RunDeps {
     store: {
       info: async () => (await get()).store.info(),
       listImages: async () => (await get()).store.listImages(),
-      inspect: async (reference) => (await get()).store.inspect(reference),
+      imageId: async (reference) => (await get()).store.imageId(reference),
       pull: async (reference, opts) => (await get()).store.pull(reference, opts),
       removeImage: async (id) => (await get()).store.removeImage(id),
       untag: async (name) => (await get()).store.untag(name),

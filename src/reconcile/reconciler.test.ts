@@ -31,8 +31,8 @@ class FakeStore implements StoreApi {
   async listImages() {
     return this.images.map((i) => ({ ...i, names: [...i.names], digests: [...i.digests] }));
   }
-  async inspect(reference: string) {
-    return this.images.find((i) => i.names.includes(reference)) ?? null;
+  async imageId(reference: string) {
+    return this.images.find((i) => i.names.includes(reference))?.id ?? null;
   }
   async pull(reference: string, opts: PullOptions) {
     this.pulls.push(reference);

@@ -14,7 +14,8 @@ import { runPulls } from './pull-pool.js';
 export interface StoreApi {
   info(): Promise<{ rootDir: string }>;
   listImages(): Promise<StoredImage[]>;
-  inspect(reference: string): Promise<StoredImage | null>;
+  /** The id of the image a reference names (one cheap call), or null. */
+  imageId(reference: string): Promise<string | null>;
   pull(reference: string, opts: PullOptions): Promise<void>;
   removeImage(id: string): Promise<void>;
   untag(name: string): Promise<void>;
@@ -86,6 +87,7 @@ export async function runReconcile(job: Job, deps: RunDeps): Promise<void> {
     if (plan.toPull.length > 0 && !job.options.dryRun) {
       job.setPhase('pull');
       const attempts = new Map<string, number>();
+      const logging: Promise<void>[] = [];
       const outcomes = await runPulls(deps.store, plan.toPull, {
         ...deps.pull,
         signal,
@@ -106,12 +108,15 @@ export async function runReconcile(job: Job, deps: RunDeps): Promise<void> {
             journal.logPullFailed(log, job, w, e, (attempts.get(w.reference) ?? 0) + 1);
             return;
           }
-          void deps.store
-            .inspect(w.reference)
-            .catch(() => null)
-            .then((img) => journal.logPulled(log, job, w, img?.id));
+          logging.push(
+            deps.store
+              .imageId(w.reference)
+              .catch(() => null)
+              .then((id) => journal.logPulled(log, job, w, id ?? undefined)),
+          );
         },
       });
+      await Promise.all(logging);
       const failed = outcomes.filter((o) => o.error);
       // Policy `newer`: a present image whose registry check failed is still usable.
       const tolerated =

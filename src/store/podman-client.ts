@@ -112,8 +112,8 @@ export class StoreClient {
     return parseImageList(json);
   }
 
-  /** The image `ref` (name, digest reference or id) names, or null when there is none. */
-  async inspect(ref: string): Promise<StoredImage | null> {
+  /** One GET /images/{ref}/json: the image as inspect reports it (no digest names), or null. */
+  private async inspectOnly(ref: string): Promise<StoredImage | null> {
     const what = `GET /images/${ref}/json`;
     StoreClient.checkRef(what, ref);
     let json: unknown;
@@ -127,7 +127,21 @@ export class StoreClient {
       if (e instanceof StoreError && e.status === 404) return null;
       throw e;
     }
-    const inspected = parseImageInspect(json, ref);
+    return parseImageInspect(json, ref);
+  }
+
+  /** The id of the image `ref` names, or null: one cheap call, whatever the store's size. */
+  async imageId(ref: string): Promise<string | null> {
+    return (await this.inspectOnly(ref))?.id ?? null;
+  }
+
+  /**
+   * The image `ref` (name, digest reference or id) names, or null when there is none. Costs a
+   * listing of the whole store besides the inspect: use imageId() when only the id is needed.
+   */
+  async inspect(ref: string): Promise<StoredImage | null> {
+    const inspected = await this.inspectOnly(ref);
+    if (!inspected) return null;
     // Inspect leaves digest names out of RepoTags; the listing's entry is the one to compare with.
     return (await this.listImages()).find((i) => i.id === inspected.id) ?? inspected;
   }
