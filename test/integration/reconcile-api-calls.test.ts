@@ -1,0 +1,122 @@
+// What a reconcile asks of the Podman service, counted on the service's side by a pass-through proxy
+// on the API's unix socket: the store is listed by ONE call for the plan (and once more for GC),
+// never once per pulled image — a listing costs Podman ~2.5–5 ms per stored image on these machines, so a
+// per-image listing makes a reconcile quadratic in the store size. And every journal line of a run
+// is written before the run ends.
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MadeImage, Sandbox } from '../../scripts/harness/index.js';
+import { makeTempDir, releaseDir, startSandbox } from '../../scripts/harness/index.js';
+import { imageUnit, reconcile, testConfig, writeRoot } from './reconcile-harness.js';
+
+/** Request lines (`GET /images/json`) seen going to the Podman API through a proxy socket. */
+interface ApiProxy {
+  socketPath: string;
+  calls: string[];
+  stop(): Promise<void>;
+}
+
+const REQUEST_LINE = /^(GET|POST|DELETE|HEAD|PUT) (\S+) HTTP\/1\.[01]\r$/gm;
+
+async function startApiProxy(target: string, socketPath: string): Promise<ApiProxy> {
+  const calls: string[] = [];
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    const upstream = createConnection(target);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => undefined);
+    }
+    client.on('data', (chunk: Buffer) => {
+      for (const m of chunk.toString('latin1').matchAll(REQUEST_LINE)) {
+        // Paths only: the version prefix and the query are noise here.
+        const path = (m[2] ?? '').replace(/^\/v[\d.]+/, '').split('?')[0];
+        calls.push(`${m[1]} ${path}`);
+      }
+    });
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => resolve());
+  });
+  return {
+    socketPath,
+    calls,
+    async stop() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+let sb: Sandbox;
+let api: ApiProxy;
+let dir: string;
+let images: MadeImage[];
+
+beforeAll(async () => {
+  sb = await startSandbox();
+  dir = makeTempDir('rec-api');
+  api = await startApiProxy(sb.podman.socketPath, join(dir, 'api.sock'));
+  images = await sb.makeImages(
+    Array.from({ length: 4 }, (_, i) => ({ name: `calls/img${i}`, layers: 2, size: 20_000 })),
+  );
+});
+
+afterAll(async () => {
+  await api?.stop();
+  await sb?.stop();
+  if (dir) releaseDir(dir);
+});
+
+describe('the calls a reconcile makes to the Podman API', () => {
+  it('pulling four images: one /info, at most two store listings, at most one lookup per pulled image', async () => {
+    const root = join(dir, 'root');
+    await writeRoot(
+      root,
+      images.map((img, i) => imageUnit(`img${i}`, img.reference)),
+    );
+    const config = testConfig({
+      storePath: sb.podman.storePath,
+      socketPath: api.socketPath,
+      roots: [root],
+      authFile: join(dir, 'no-auth.json'),
+    });
+    api.calls.length = 0;
+    const run = await reconcile(config);
+    expect(run.snap.state).toBe('success');
+    // Late calls of the run, if any, would arrive after it ended: give them a moment to show up.
+    await new Promise((r) => setTimeout(r, 300));
+    const count = (call: string): number => api.calls.filter((c) => c === call).length;
+    expect(count('POST /images/create')).toBe(images.length);
+    expect(count('GET /info')).toBe(1);
+    expect(count('GET /images/json')).toBeLessThanOrEqual(2);
+    // A single-image lookup (a few ms) per pulled image is fine; a listing per image is not.
+    const lookups = api.calls.filter((c) => /^GET \/images\/.+\/json$/.test(c));
+    expect(lookups.length).toBeLessThanOrEqual(images.length);
+  });
+
+  it('every journal line of a run is written before the run ends, the final result last', async () => {
+    const root = join(dir, 'root2');
+    await writeRoot(root, [imageUnit('late', images[3]!.reference)]);
+    const fresh = testConfig({
+      storePath: sb.podman.storePath,
+      socketPath: api.socketPath,
+      roots: [root],
+      authFile: join(dir, 'no-auth.json'),
+    });
+    // Remove img3 so the run pulls it again.
+    await sb.podman.podman(['rmi', images[3]!.reference]);
+    const run = await reconcile(fresh);
+    const atEnd = [...run.log];
+    expect(run.snap.pulled).toEqual([images[3]!.reference]);
+    const pulledLine = atEnd.findIndex((l) => l.includes(`pulled ${images[3]!.reference}`));
+    const finalLine = atEnd.findIndex((l) => /reconcile \d+ (finished|failed)/.test(l));
+    expect(pulledLine).toBeGreaterThanOrEqual(0);
+    expect(finalLine).toBe(atEnd.length - 1);
+    expect(pulledLine).toBeLessThan(finalLine);
+  });
+});
