@@ -93,6 +93,7 @@ async function main(argv: string[]): Promise<number> {
         messageId: MessageId.ConfigError,
         CONFIG_FILE: err.file,
         LINE: err.line,
+        ERROR: err.message,
         ...(err.key !== undefined ? { CONFIG_KEY: err.key } : {}),
       });
       alsoToTerminal(`invalid configuration: ${err.message}`);

@@ -163,7 +163,7 @@ export class BoundImagesService {
         },
         jobState: (id) => this.jobs.get(id)?.job.state,
         cancel: (id, uid) => {
-          reconciler.cancel(id);
+          reconciler.cancel(id, uid);
           events?.cancelled?.(id, uid);
         },
         hasJobs: () => this.jobs.size > 0,

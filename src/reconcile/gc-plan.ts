@@ -1,7 +1,8 @@
 // Garbage-collection planning and its safety rules. Pure: no I/O.
 //  - The referenced set is the union of every root's bound images.
-//  - An image is removed only when NONE of its names or digests is referenced (bootc's prune keeps
-//    an image only when every name is referenced, and compares raw strings; we compare normalized).
+//  - An image is removed only when NONE of its names or digests is referenced, comparing
+//    normalized references (bootc compares raw strings: `Image=nginx` never matches the stored
+//    `docker.io/library/nginx:latest`).
 //  - An unreferenced extra tag on a kept image is untagged (never its last name); the image stays.
 //  - Whether GC may run at all is decided by `gcBlocker`, before any plan is acted on.
 import { normalizeStoreName, referenceKeys, type StoreEntry } from './plan.js';

@@ -67,6 +67,8 @@ export class Job extends EventEmitter {
   readonly startedByUid: number;
   readonly startTime: number = nowUsec();
   readonly abort = new AbortController();
+  /** Who cancelled the job (UID), when a caller did; unset for a shutdown. */
+  cancelledByUid: number | undefined;
   private s: JobState = 'running';
   private p: JobPhase = 'waiting';
   private total = 0;

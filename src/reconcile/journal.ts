@@ -78,8 +78,18 @@ export function logPullFailed(log: Logger, job: Job, w: WantedImage, e: Error, a
   });
 }
 
-export function logGcSkipped(log: Logger, job: Job, reason: string): void {
-  log.warning(`GC skipped: ${reason}`, { messageId: MessageId.GcSkipped, jobId: job.id, REASON: reason });
+export function logGcSkipped(
+  log: Logger,
+  job: Job,
+  reason: string,
+  unreadableRoots: readonly string[],
+): void {
+  log.warning(`GC skipped: ${reason}`, {
+    messageId: MessageId.GcSkipped,
+    jobId: job.id,
+    REASON: reason,
+    ...(unreadableRoots.length ? { root: unreadableRoots.join(' ') } : {}),
+  });
 }
 
 export function logUntagged(log: Logger, job: Job, name: string, imageId: string): void {
@@ -113,16 +123,22 @@ export function logSucceeded(log: Logger, job: Job, present: number): void {
 
 export function logFailed(log: Logger, job: Job, reason: string): void {
   const s = job.snapshot();
+  const first = s.errors[0];
   log.err(`reconcile ${job.id} failed: ${reason}`, {
     messageId: MessageId.ReconcileFailed,
     jobId: job.id,
     ERRORS: s.errors.length,
-    ERROR: reason,
+    ERROR: first ? `${first.subject}: ${first.message}` : reason,
     PULLED: s.pulled.length,
     DURATION_MS: durationMs(job),
   });
 }
 
 export function logCancelled(log: Logger, job: Job): void {
-  log.notice(`reconcile ${job.id} cancelled`, { messageId: MessageId.ReconcileCancelled, jobId: job.id });
+  const by = job.cancelledByUid;
+  log.notice(`reconcile ${job.id} cancelled${by === undefined ? '' : ` by UID ${by}`}`, {
+    messageId: MessageId.ReconcileCancelled,
+    jobId: job.id,
+    ...(by === undefined ? {} : { CANCELLED_BY_UID: by }),
+  });
 }

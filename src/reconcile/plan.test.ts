@@ -79,6 +79,13 @@ describe('planPulls', () => {
     expect(plan.toPull).toHaveLength(1);
   });
 
+  it('newer keeps a present digest-pinned image, always asks again', () => {
+    const pinned = `127.0.0.1:5000/app@${DIGEST}`;
+    const wanted = collectWanted([discovery('/', [pinned])]);
+    expect(planPulls(wanted, stored, 'newer').toPull).toEqual([]);
+    expect(planPulls(wanted, stored, 'always').toPull.map((p) => p.reference)).toEqual([pinned]);
+  });
+
   it('policies always and newer ask the registry for every image', () => {
     for (const policy of ['always', 'newer'] as const) {
       const plan = planPulls(collectWanted([discovery('/', [APP])]), stored, policy);

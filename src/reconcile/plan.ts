@@ -64,6 +64,10 @@ export function referenceKeys(reference: string): string[] {
   return storeKeys(parseNormalizedReference(reference));
 }
 
+function isPinned(reference: string): boolean {
+  return parseNormalizedReference(reference).digest !== undefined;
+}
+
 /** Map every normalized name and repo digest of the store to its image. */
 export function indexStore(stored: readonly StoreEntry[]): Map<string, StoreEntry> {
   const index = new Map<string, StoreEntry>();
@@ -79,8 +83,9 @@ export interface PullPlan {
 }
 
 /**
- * `missing` pulls what is absent; `always` and `newer` ask the registry for every image (the store
- * then fetches only changed layers); they differ in failure handling, which the reconciler owns.
+ * `missing` pulls what is absent; `always` asks the registry for every image (the store then fetches
+ * only changed layers); `newer` does too, except for present digest-pinned images, and a failed
+ * check of a present image is tolerated (the reconciler owns that rule).
  */
 export function planPulls(
   wanted: readonly WantedImage[],
@@ -91,7 +96,9 @@ export function planPulls(
   const plan: PullPlan = { toPull: [], present: [] };
   for (const w of wanted) {
     const image = index.get(presenceKey(w.reference));
-    if (image && policy === 'missing') plan.present.push({ wanted: w, image });
+    // A digest names immutable content: under `newer` a present pinned image is up to date.
+    const upToDate = policy === 'missing' || (policy === 'newer' && isPinned(w.reference));
+    if (image && upToDate) plan.present.push({ wanted: w, image });
     else plan.toPull.push(w);
   }
   return plan;

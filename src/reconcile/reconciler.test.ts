@@ -134,7 +134,8 @@ describe('Reconciler', () => {
     store.gate = new Promise(() => {});
     const job = reconciler.start(OPTS, 0);
     while (store.pulls.length === 0) await new Promise((r) => setTimeout(r, 5));
-    expect(reconciler.cancel(job.id)).toBe(true);
+    expect(reconciler.cancel(job.id, 1234)).toBe(true);
+    expect(job.cancelledByUid).toBe(1234);
     await finished(job);
     expect(job.state).toBe('cancelled');
     expect(job.gcSkipped).toMatch(/cancelled/);

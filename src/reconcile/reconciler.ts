@@ -77,9 +77,10 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
   }
 
   /** Cancel a job: a queued one ends at once; a running one aborts its pulls and skips GC. */
-  cancel(id: number): boolean {
+  cancel(id: number, byUid?: number): boolean {
     const job = this.jobs.get(id);
     if (!job || job.finished) return false;
+    if (byUid !== undefined) job.cancelledByUid ??= byUid;
     job.abort.abort();
     const i = this.queue.indexOf(job);
     if (i >= 0) {

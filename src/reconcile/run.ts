@@ -140,7 +140,7 @@ export async function runReconcile(job: Job, deps: RunDeps): Promise<void> {
     });
     if (blocker) {
       job.skipGc(blocker);
-      journal.logGcSkipped(log, job, blocker);
+      journal.logGcSkipped(log, job, blocker, unreadable);
     } else {
       await collectGarbage(job, deps, wanted);
     }
