@@ -266,7 +266,7 @@ describe('the registry answering 500', () => {
     expect(job.State).toBe('failed');
     expect(job.Result).toBe('failed: 2 pull(s) failed');
     for (const name of ['err-a', 'err-b']) {
-      expect(errorOf(job, ref(name))).toMatch(/500/);
+      expect(errorOf(job, ref(name))).toMatch(/received unexpected HTTP status: 500 Internal Server Error/);
       // Retries as configured, seen from the registry's side: one manifest GET per attempt.
       expect(manifestGetsOf(name, mark)).toBe(ATTEMPTS);
     }
