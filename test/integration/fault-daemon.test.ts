@@ -23,14 +23,8 @@ import {
   type BoundEntry,
   type DaemonProcess,
 } from './daemon-harness.js';
-import {
-  daemonAnswers,
-  jobEnd,
-  jobView,
-  startRegistryFront,
-  upgrade,
-  type RegistryFront,
-} from './fault-harness.js';
+import { daemonAnswers, jobEnd, jobView, upgrade } from './fault-bus.js';
+import { startRegistryFront, type RegistryFront } from './fault-harness.js';
 import { listStore, type ListedImage } from './reconcile-harness.js';
 
 let sandbox: Sandbox;

@@ -19,13 +19,8 @@ import {
   writeConfig,
   type DaemonProcess,
 } from './daemon-harness.js';
-import {
-  daemonAnswers,
-  jobEnd,
-  startRestartablePodman,
-  upgrade,
-  type RestartablePodman,
-} from './fault-harness.js';
+import { daemonAnswers, jobEnd, upgrade } from './fault-bus.js';
+import { startRestartablePodman, type RestartablePodman } from './fault-harness.js';
 import { listStore } from './reconcile-harness.js';
 
 const STORE_MIB = 20;

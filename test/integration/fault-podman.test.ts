@@ -24,15 +24,10 @@ import {
   type BoundEntry,
   type DaemonProcess,
 } from './daemon-harness.js';
+import { daemonAnswers, jobEnd, jobView, liveness, upgrade, type JobView } from './fault-bus.js';
 import {
-  daemonAnswers,
-  jobEnd,
-  jobView,
-  liveness,
   startRegistryFront,
   startRestartablePodman,
-  upgrade,
-  type JobView,
   type RegistryFront,
   type RestartablePodman,
 } from './fault-harness.js';

@@ -23,15 +23,8 @@ import {
   type BoundEntry,
   type DaemonProcess,
 } from './daemon-harness.js';
-import {
-  daemonAnswers,
-  jobEnd,
-  jobView,
-  startRegistryFront,
-  upgrade,
-  type JobView,
-  type RegistryFront,
-} from './fault-harness.js';
+import { daemonAnswers, jobEnd, jobView, upgrade, type JobView } from './fault-bus.js';
+import { startRegistryFront, type RegistryFront } from './fault-harness.js';
 import { listStore, type ListedImage } from './reconcile-harness.js';
 
 /** [pull] timeout (s) and retries of the daemon under test. */

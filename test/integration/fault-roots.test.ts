@@ -26,7 +26,7 @@ import {
   type BoundEntry,
   type DaemonProcess,
 } from './daemon-harness.js';
-import { daemonAnswers, jobEnd, upgrade, type JobView } from './fault-harness.js';
+import { daemonAnswers, jobEnd, upgrade, type JobView } from './fault-bus.js';
 import { listStore, type ListedImage } from './reconcile-harness.js';
 
 const BOUND_DIR = 'usr/lib/bootc/bound-images.d';

@@ -1,0 +1,107 @@
+// The daemon's side of the fault suite (test/integration/fault-*.test.ts): Upgrade through busctl, a
+// job's properties in one GetAll through dbus-next, waiting for a job's end, and whether the daemon
+// still owns its name and answers.
+import dbus from 'dbus-next';
+import type { PrivateBus } from '../../scripts/harness/dbus-daemon.js';
+import { waitUntil } from '../../scripts/harness/proc.js';
+import { BUS_NAME, JOB_IFACE, MANAGER_IFACE, MANAGER_PATH, busctl, rawCall } from './daemon-harness.js';
+
+/** Upgrade through busctl (as root); returns the job path. `options` as busctl takes a{sv}. */
+export async function upgrade(bus: PrivateBus, ...options: string[]): Promise<string> {
+  const r = await busctl(bus, [
+    'call',
+    BUS_NAME,
+    MANAGER_PATH,
+    MANAGER_IFACE,
+    'Upgrade',
+    'a{sv}',
+    ...options,
+  ]);
+  if (r.code !== 0) throw new Error(`Upgrade ${options.join(' ')}: ${r.stderr}`);
+  const m = /^o "(.+)"$/.exec(r.stdout.trim());
+  if (!m?.[1]) throw new Error(`Upgrade answered ${r.stdout}`);
+  return m[1];
+}
+
+export interface JobView {
+  State: string;
+  Phase: string;
+  Result: string;
+  Progress: number;
+  Pulled: string[];
+  Removed: string[];
+  Errors: [string, string][];
+  GcSkipped: string;
+}
+
+function asStrings(v: unknown): string[] {
+  return Array.isArray(v) ? v.map(String) : [];
+}
+
+/** Every property of a job, read in one GetAll through a dbus-next connection. */
+export async function jobView(client: dbus.MessageBus, path: string): Promise<JobView> {
+  const reply = await rawCall(client, path, 'org.freedesktop.DBus.Properties', 'GetAll', 's', [JOB_IFACE]);
+  if (reply.type === dbus.MessageType.ERROR) {
+    throw new Error(`GetAll ${path}: ${reply.errorName ?? ''} ${JSON.stringify(reply.body)}`);
+  }
+  const all = reply.body[0] as Record<string, dbus.Variant>;
+  const v = (k: string): unknown => all[k]?.value;
+  return {
+    State: String(v('State')),
+    Phase: String(v('Phase')),
+    Result: String(v('Result')),
+    Progress: Number(v('Progress')),
+    Pulled: asStrings(v('Pulled')),
+    Removed: asStrings(v('Removed')),
+    Errors: (Array.isArray(v('Errors')) ? (v('Errors') as unknown[][]) : []).map(
+      (e) => [String(e[0]), String(e[1])] as [string, string],
+    ),
+    GcSkipped: String(v('GcSkipped')),
+  };
+}
+
+/** Polls a job until it is no longer running; returns its final view. */
+export async function jobEnd(client: dbus.MessageBus, path: string, timeoutMs = 120_000): Promise<JobView> {
+  let view: JobView | undefined;
+  await waitUntil(`${path} to finish`, async () => (view = await jobView(client, path)).State !== 'running', {
+    timeoutMs,
+    intervalMs: 100,
+  });
+  if (!view) throw new Error(`${path}: no view`);
+  return view;
+}
+
+export interface Liveness {
+  /** The daemon owns org.bootc.BoundImages. */
+  owner: boolean;
+  /** The manager's State property, as busctl prints it (empty when the read failed). */
+  state: string;
+  /** ListBoundImages: `ok`, or the D-Bus error busctl printed (the daemon answered with an error). */
+  list: string;
+}
+
+/** Whether the daemon owns its name and answers: a property read and ListBoundImages. */
+export async function liveness(bus: PrivateBus): Promise<Liveness> {
+  const owner = await busctl(bus, [
+    'call',
+    'org.freedesktop.DBus',
+    '/org/freedesktop/DBus',
+    'org.freedesktop.DBus',
+    'NameHasOwner',
+    's',
+    BUS_NAME,
+  ]);
+  const state = await busctl(bus, ['get-property', BUS_NAME, MANAGER_PATH, MANAGER_IFACE, 'State']);
+  const list = await busctl(bus, ['call', BUS_NAME, MANAGER_PATH, MANAGER_IFACE, 'ListBoundImages']);
+  return {
+    owner: owner.stdout.trim() === 'b true',
+    state: state.code === 0 ? state.stdout.trim() : '',
+    list: list.code === 0 ? 'ok' : list.stderr.trim(),
+  };
+}
+
+/** The daemon owns its name, is idle and answers ListBoundImages with a result. */
+export async function daemonAnswers(bus: PrivateBus): Promise<boolean> {
+  const l = await liveness(bus);
+  return l.owner && l.state === 's "idle"' && l.list === 'ok';
+}
