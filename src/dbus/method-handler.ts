@@ -17,7 +17,7 @@ import {
 import { callerUid } from './caller.js';
 import { DBusErrorName, ServiceError } from './errors.js';
 import { renderIntrospection } from './introspection-xml.js';
-import { parseUpgradeOptions } from './upgrade-options.js';
+import { parseUpgradeOptions, shown } from './upgrade-options.js';
 
 const INTROSPECTABLE = 'org.freedesktop.DBus.Introspectable';
 const PROPERTIES = 'org.freedesktop.DBus.Properties';
@@ -132,6 +132,37 @@ export function installMethodHandler(bus: dbus.MessageBus, backend: MethodBacken
         : new ServiceError(DBusErrorName.InvalidArgs, `no property ${ifaceName}.${prop} on ${msg.path}`);
     });
 
+  /**
+   * Get and GetAll are answered by dbus-next, which checks neither the signature nor the length of
+   * the names it echoes back: check both here, then let the call fall through.
+   */
+  const checkPropertyRead = (msg: dbus.Message, spec: InterfaceSpec): boolean => {
+    const want = msg.member === 'Get' ? 'ss' : 's';
+    let error: ServiceError | null = null;
+    try {
+      expectSignature(msg, PROPERTIES, want);
+      const [ifaceName, prop] = msg.body as [string, string | undefined];
+      if (ifaceName !== spec.name && !(msg.member === 'GetAll' && ifaceName === '')) {
+        error = new ServiceError(
+          DBusErrorName.InvalidArgs,
+          `no interface '${shown(ifaceName)}' on ${msg.path}`,
+        );
+      } else if (prop !== undefined && !spec.properties.some((p) => p.name === prop)) {
+        error = new ServiceError(
+          DBusErrorName.InvalidArgs,
+          `no property ${spec.name}.${shown(prop)} on ${msg.path}`,
+        );
+      }
+    } catch (err) {
+      error = err instanceof ServiceError ? err : new ServiceError(DBusErrorName.InvalidArgs, String(err));
+    }
+    if (!error) return false;
+    const e = error;
+    return answer(msg, () => {
+      throw e;
+    });
+  };
+
   const manager = (msg: dbus.Message): true => {
     switch (msg.member) {
       case 'Upgrade':
@@ -187,6 +218,9 @@ export function installMethodHandler(bus: dbus.MessageBus, backend: MethodBacken
       return introspect(msg, [spec], isManager && backend.hasJobs() ? ['job'] : []);
     }
     if (exists && msg.interface === PROPERTIES && msg.member === 'Set') return refuseSet(msg, spec);
+    if (exists && msg.interface === PROPERTIES && (msg.member === 'Get' || msg.member === 'GetAll')) {
+      return checkPropertyRead(msg, spec);
+    }
     // A method call may leave the interface out; the member then names one of ours or none.
     if (msg.interface !== undefined && msg.interface !== null && msg.interface !== spec.name) return false;
     return jobId === null ? manager(msg) : job(msg, jobId);

@@ -22,7 +22,7 @@ function isVariant(v: unknown): v is VariantLike {
 }
 
 /** Shortens what a caller sent before it is echoed in an error message. */
-function shown(text: string): string {
+export function shown(text: string): string {
   const clean = Array.from(text, (c) => (c < ' ' || c === '\u007f' ? '?' : c)).join('');
   return clean.length > 80 ? `${clean.slice(0, 77)}...` : clean;
 }
