@@ -46,9 +46,11 @@ describe('discoverRoot: the root and its bound-images.d', () => {
     expect(await discoverRoot(root)).toEqual({ root, readable: true, images: [], errors: [] });
   });
 
-  it('treats a bound-images.d link to nothing as missing', async () => {
+  it('treats a bound-images.d link to nothing as unreadable, not as binding nothing', async () => {
     await writeTree(root, { [B]: { symlink: '/nowhere' } });
-    expect(await discoverRoot(root)).toEqual({ root, readable: true, images: [], errors: [] });
+    const result = await discoverRoot(root);
+    expect(result).toMatchObject({ root, readable: false, images: [] });
+    expect(result.errors[0]?.message).toMatch(/dangling symbolic link/);
   });
 
   it('marks a missing root unreadable', async () => {

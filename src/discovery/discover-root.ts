@@ -185,7 +185,9 @@ export async function discoverRoot(root: string, limits?: Partial<DiscoveryLimit
   try {
     dir = await listInRootDirectory(hostRoot, BOUND_IMAGES_DIR, checked, cache);
   } catch (error) {
-    if (error instanceof InRootError && error.code === 'ENOENT') {
+    // No bound-images.d: the root binds nothing. A dangling link on the way is not an absence:
+    // what the root binds is unknown, so it counts as unreadable (GC is skipped).
+    if (error instanceof InRootError && error.code === 'ENOENT' && !error.dangling) {
       return { root: hostRoot, readable: true, images: [], errors: [] };
     }
     const message = error instanceof Error ? error.message : String(error);

@@ -11,12 +11,20 @@ export class InRootError extends Error {
   readonly code: string;
   /** Root-absolute path that was asked for. */
   readonly path: string;
+  /** ENOENT reached through a symbolic link whose target is missing (as opposed to a plain absence). */
+  readonly dangling: boolean;
 
-  constructor(code: string, path: string, message: string, options?: { cause?: unknown }) {
+  constructor(
+    code: string,
+    path: string,
+    message: string,
+    options?: { cause?: unknown; dangling?: boolean },
+  ) {
     super(message, options);
     this.name = 'InRootError';
     this.code = code;
     this.path = path;
+    this.dangling = options?.dangling ?? false;
   }
 }
 
@@ -108,7 +116,7 @@ export async function resolveInRoot(
           lastLink === undefined
             ? `${current} does not exist`
             : `dangling symbolic link: ${lastLink.path} -> ${lastLink.target} (${current} does not exist in the root)`;
-        throw new InRootError('ENOENT', rootPath, why, { cause: error });
+        throw new InRootError('ENOENT', rootPath, why, { cause: error, dangling: lastLink !== undefined });
       }
       throw new InRootError(code, rootPath, `cannot look at ${current}: ${code}`, { cause: error });
     }
