@@ -1,0 +1,298 @@
+// Benchmark (not a timed test): the reconcile engine against the way bootc does the same job, side by
+// side in one run on the same loopback registry (real docker-registry, real Podman):
+//   (a) cold pull of 20 bound images into a fresh store: our runReconcile (discovery, store check,
+//       plan, pull pool at the default concurrency 3, GC) vs bootc's loop, one image at a time:
+//       `podman --root STORE image exists REF` then `podman --root STORE pull REF`;
+//   (b) a no-op reconcile of 100 bound images that are all present vs the same `image exists` loop.
+// Both sides use the same Podman config (registries.conf marking the registry insecure, storage.conf)
+// and global flags: the harness's PodmanService env and globalArgs. Each cold repetition gets a fresh
+// store (a new Podman service); the order of the two sides alternates between repetitions.
+//   bench cold-pull-20: ours=<median>ms baseline=<median>ms ratio=<baseline/ours>   (target ≥ 2)
+//   bench noop-100: ours=<median>ms baseline=<median>ms ratio=<baseline/ours>       (target ≥ 20)
+// Knobs: BENCH_COLD_RUNS (default 3), BENCH_NOOP_RUNS (5), BENCH_IMAGE_BYTES (3 MiB of random
+// payload per cold image, over 2 layers on top of the shared busybox layer).
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { defaultConfig, type Config } from '../src/config/index.js';
+import { createRunDeps } from '../src/reconcile/deps.js';
+import { Job } from '../src/reconcile/job.js';
+import { runReconcile, type RunDeps } from '../src/reconcile/run.js';
+import { createLogger } from '../src/systemd/log.js';
+import { makeTempDir, releaseDir, trackChild, untrackChild } from './harness/cleanup.js';
+import type { MadeImage, PodmanCli, PodmanService, Sandbox } from './harness/index.js';
+import { startPodmanService, startSandbox } from './harness/index.js';
+
+const COLD_IMAGES = 20;
+const NOOP_IMAGES = 100;
+const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 3);
+const NOOP_RUNS = Number(process.env.BENCH_NOOP_RUNS ?? 5);
+const IMAGE_BYTES = Number(process.env.BENCH_IMAGE_BYTES ?? 3 * 1024 * 1024);
+
+const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+/** The 1-minute load average: the figures mean little when other work shares the cores. */
+function load(): string {
+  return readFileSync('/proc/loadavg', 'utf8').split(' ')[0] ?? '?';
+}
+
+/** utime+stime (+ children's, for this process) of `pid`, in clock ticks; 0 when it is gone. */
+function ticksOf(pid: string, withChildren: boolean): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat
+      .slice(stat.lastIndexOf(')') + 2)
+      .split(' ')
+      .map(Number);
+    return (f[11] ?? 0) + (f[12] ?? 0) + (withChildren ? (f[13] ?? 0) + (f[14] ?? 0) : 0);
+  } catch {
+    return 0;
+  }
+}
+
+/** Pids whose command line contains `needle` (the Podman service of a socket, the registry of a dir). */
+function pidsOf(needle: string): string[] {
+  return readdirSync('/proc').filter((p) => {
+    if (!/^\d+$/.test(p) || p === String(process.pid)) return false;
+    try {
+      return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(needle);
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Busy ticks of the whole machine (all cores), from /proc/stat. */
+function machineBusyTicks(): { busy: number; total: number } {
+  const f = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
+  return { busy: total - (f[3] ?? 0) - (f[4] ?? 0), total };
+}
+
+/**
+ * How much of the machine other work took while a side ran: (all busy CPU − this benchmark's own:
+ * this process, its finished children, the Podman service and the registry) / all CPU. Printed beside
+ * each figure, because on a shared 2-core machine that is what moves the cold-pull ratio.
+ */
+function startCpuMeter(needles: string[]): () => number {
+  const pids = needles.flatMap(pidsOf);
+  const ours = () => ticksOf('self', true) + pids.reduce((a, p) => a + ticksOf(p, false), 0);
+  const m0 = machineBusyTicks();
+  const o0 = ours();
+  return () => {
+    const m1 = machineBusyTicks();
+    const others = m1.busy - m0.busy - (ours() - o0);
+    return Math.max(0, others) / Math.max(1, m1.total - m0.total);
+  };
+}
+
+function note(text: string): void {
+  process.stderr.write(`  ${text}\n`);
+}
+
+/** Exit status of one podman command on `cli`'s store; stdout dropped, stderr kept for errors. */
+function podmanStatus(cli: PodmanCli, args: string[]): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const argv = [...cli.globalArgs, ...args];
+    const child = spawn('podman', argv, { env: cli.env, stdio: ['ignore', 'ignore', 'pipe'] });
+    if (child.pid !== undefined) trackChild(child.pid, ['podman', ...argv], () => child.kill('SIGKILL'));
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (child.pid !== undefined) untrackChild(child.pid);
+      resolve({ code: code ?? -1, stderr });
+    });
+  });
+}
+
+/** bootc's way: for each image in turn, `image exists`, and `pull` when it does not. Returns the pull count. */
+async function bootcLoop(cli: PodmanCli, refs: readonly string[]): Promise<number> {
+  let pulled = 0;
+  for (const ref of refs) {
+    const exists = await podmanStatus(cli, ['image', 'exists', ref]);
+    if (exists.code === 0) continue;
+    if (exists.code !== 1)
+      throw new Error(`podman image exists ${ref}: status ${exists.code}: ${exists.stderr}`);
+    const pull = await podmanStatus(cli, ['pull', ref]);
+    if (pull.code !== 0) throw new Error(`podman pull ${ref}: status ${pull.code}: ${pull.stderr}`);
+    pulled += 1;
+  }
+  return pulled;
+}
+
+/** A deployment root binding `refs`, one .image file each. */
+async function writeRoot(root: string, refs: readonly string[]): Promise<void> {
+  const units = join(root, 'usr/share/containers/systemd');
+  const bound = join(root, 'usr/lib/bootc/bound-images.d');
+  await mkdir(units, { recursive: true });
+  await mkdir(bound, { recursive: true });
+  for (const [i, ref] of refs.entries()) {
+    await writeFile(join(units, `b${i}.image`), `[Image]\nImage=${ref}\n`);
+    await symlink(`/usr/share/containers/systemd/b${i}.image`, join(bound, `b${i}.image`));
+  }
+}
+
+const discard = new Writable({ write: (_c, _e, done) => done() });
+
+/** The daemon's real dependencies (defaults: concurrency 3) on `svc`, modules loaded and socket checked. */
+async function ourDeps(svc: PodmanService, root: string, dir: string): Promise<RunDeps> {
+  const config: Config = defaultConfig();
+  config.storage.path = svc.storePath;
+  config.storage.podmanSocket = svc.socketPath;
+  config.discovery.roots = [root];
+  config.pull.authFile = join(dir, 'no-auth.json');
+  const deps = createRunDeps({ config, logger: createLogger({ sink: 'stderr', stderr: discard }) });
+  // A running daemon has loaded its modules before any reconcile: keep that one-time cost out.
+  await deps.store.info();
+  return deps;
+}
+
+let jobIds = 1;
+
+/** One reconcile, timed; fails unless it succeeds having pulled `expectPulled` images. */
+async function ourReconcile(deps: RunDeps, expectPulled: number): Promise<number> {
+  const job = new Job(jobIds++, { extraRoots: [], pullPolicy: 'missing', dryRun: false, gc: true }, 0);
+  const t0 = nowMs();
+  await runReconcile(job, deps);
+  const ms = nowMs() - t0;
+  const s = job.snapshot();
+  if (s.state !== 'success' || s.pulled.length !== expectPulled) {
+    throw new Error(`our reconcile: ${s.result}, pulled ${s.pulled.length}: ${JSON.stringify(s.errors)}`);
+  }
+  return ms;
+}
+
+/** Tag names in the store, by the podman CLI: checks both sides did the whole job. */
+async function storeCount(cli: PodmanCli): Promise<number> {
+  const { stdout } = await cli.podman(['images', '--noheading', '--format', '{{.Repository}}:{{.Tag}}']);
+  return stdout.split('\n').filter((l) => l.trim() !== '').length;
+}
+
+interface Figures {
+  ours: number[];
+  baseline: number[];
+  /** Share of the machine's CPU other work took while each timed run went on. */
+  othersOurs: number[];
+  othersBaseline: number[];
+}
+
+function report(name: string, f: Figures): void {
+  const o = median(f.ours);
+  const b = median(f.baseline);
+  note(`${name} ours runs: ${f.ours.map((x) => x.toFixed(0)).join(' ')} ms`);
+  note(`${name} baseline runs: ${f.baseline.map((x) => x.toFixed(0)).join(' ')} ms`);
+  const pct = (xs: number[]): string => xs.map((x) => `${(x * 100).toFixed(0)}%`).join(' ');
+  note(
+    `${name} CPU taken by other work: ours runs ${pct(f.othersOurs)}, baseline runs ${pct(f.othersBaseline)}`,
+  );
+  console.log(`bench ${name}: ours=${o.toFixed(0)}ms baseline=${b.toFixed(0)}ms ratio=${(b / o).toFixed(2)}`);
+}
+
+async function coldPull(sb: Sandbox, images: MadeImage[], dir: string): Promise<Figures> {
+  const refs = images.map((i) => i.reference);
+  const root = join(dir, 'cold-root');
+  await writeRoot(root, refs);
+  const f: Figures = { ours: [], baseline: [], othersOurs: [], othersBaseline: [] };
+  for (let rep = 0; rep < COLD_RUNS; rep++) {
+    const sides = rep % 2 === 0 ? (['ours', 'baseline'] as const) : (['baseline', 'ours'] as const);
+    for (const side of sides) {
+      const svc = await startPodmanService({ insecureRegistries: [sb.registry.host] });
+      try {
+        if (side === 'ours') {
+          const deps = await ourDeps(svc, root, dir);
+          const meter = startCpuMeter([svc.socketPath, sb.registry.dir]);
+          f.ours.push(await ourReconcile(deps, refs.length));
+          f.othersOurs.push(meter());
+        } else {
+          const meter = startCpuMeter([svc.socketPath, sb.registry.dir]);
+          const t0 = nowMs();
+          const pulled = await bootcLoop(svc, refs);
+          f.baseline.push(nowMs() - t0);
+          f.othersBaseline.push(meter());
+          if (pulled !== refs.length) throw new Error(`bootc loop pulled ${pulled} of ${refs.length}`);
+        }
+        const count = await storeCount(svc);
+        if (count !== refs.length)
+          throw new Error(`${side}: ${count} images in the store, not ${refs.length}`);
+      } finally {
+        await svc.stop();
+      }
+    }
+  }
+  return f;
+}
+
+async function noop(sb: Sandbox, images: MadeImage[], dir: string): Promise<Figures> {
+  const refs = images.map((i) => i.reference);
+  const root = join(dir, 'noop-root');
+  await writeRoot(root, refs);
+  const svc = await startPodmanService({ insecureRegistries: [sb.registry.host] });
+  try {
+    const deps = await ourDeps(svc, root, dir);
+    const t0 = nowMs();
+    await ourReconcile(deps, refs.length); // fills the store (untimed)
+    note(`noop-100: store filled with ${refs.length} images in ${(nowMs() - t0).toFixed(0)} ms`);
+    const f: Figures = { ours: [], baseline: [], othersOurs: [], othersBaseline: [] };
+    const needles = [svc.socketPath, sb.registry.dir];
+    const baseline = async (): Promise<void> => {
+      const meter = startCpuMeter(needles);
+      const t1 = nowMs();
+      const pulled = await bootcLoop(svc, refs);
+      f.baseline.push(nowMs() - t1);
+      f.othersBaseline.push(meter());
+      if (pulled !== 0) throw new Error(`bootc loop pulled ${pulled} images in a no-op run`);
+    };
+    const ours = async (): Promise<void> => {
+      const meter = startCpuMeter(needles);
+      f.ours.push(await ourReconcile(deps, 0));
+      f.othersOurs.push(meter());
+    };
+    for (let rep = 0; rep < NOOP_RUNS; rep++) {
+      for (const side of rep % 2 === 0 ? [ours, baseline] : [baseline, ours]) await side();
+    }
+    const count = await storeCount(svc);
+    if (count !== refs.length) throw new Error(`noop: ${count} images in the store, not ${refs.length}`);
+    return f;
+  } finally {
+    await svc.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const dir = makeTempDir('bench-pull');
+  const sb = await startSandbox();
+  note(`${cpus().length} cores, load average ${load()} at start`);
+  try {
+    const t0 = nowMs();
+    const cold = await sb.makeImages(
+      Array.from({ length: COLD_IMAGES }, (_, i) => ({ name: `cold/img${i}`, layers: 3, size: IMAGE_BYTES })),
+    );
+    const present = await sb.makeImages(
+      Array.from({ length: NOOP_IMAGES }, (_, i) => ({ name: `noop/img${i}`, layers: 2, size: 4096 })),
+    );
+    note(
+      `images pushed in ${(nowMs() - t0).toFixed(0)} ms (${COLD_IMAGES} × ~${(IMAGE_BYTES / 2 ** 20).toFixed(1)} MiB + busybox layer, ${NOOP_IMAGES} small)`,
+    );
+    report('cold-pull-20', await coldPull(sb, cold, dir));
+    report('noop-100', await noop(sb, present, dir));
+    note(`load average ${load()} at the end`);
+  } finally {
+    await sb.stop();
+    releaseDir(dir);
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
+  process.exitCode = 1;
+});
