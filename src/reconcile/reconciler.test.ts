@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { PullError } from '../store/errors.js';
+import { PullError, StoreError } from '../store/errors.js';
 import type { PullOptions, StoredImage } from '../store/podman-client.js';
 import { createLogger, type Logger } from '../systemd/log.js';
 import type { RootDiscovery } from '../types.js';
@@ -155,6 +155,20 @@ describe('Reconciler', () => {
     expect(job.errors).toEqual([{ subject: B, message: 'unauthorized: authentication required' }]);
     expect(store.pulls.filter((p) => p === B)).toHaveLength(1); // not retried
     expect(store.removed).toEqual([]);
+  });
+
+  it('names the Podman socket in the result when pulls could not reach it', async () => {
+    const { store, reconciler } = setup(() => [root([A, B])]);
+    store.failWith = (ref) =>
+      new StoreError(`pull ${ref}: Podman API socket /run/x.sock refuses connections`, {
+        socketPath: '/run/x.sock',
+        code: 'ECONNREFUSED',
+      });
+    const job = reconciler.start(OPTS, 0);
+    await finished(job);
+    expect(job.snapshot().result).toBe(
+      'failed: Podman API socket /run/x.sock refuses connections; 2 pull(s) failed',
+    );
   });
 
   it('retries transient failures, then succeeds', async () => {

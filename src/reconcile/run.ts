@@ -2,6 +2,7 @@
 // Everything it learns goes into the Job (progress model) and the journal; it never speaks D-Bus.
 import { realpath } from 'node:fs/promises';
 import type { Logger } from '../systemd/log.js';
+import { PullError, StoreError } from '../store/errors.js';
 import type { PullOptions, StoredImage } from '../store/podman-client.js';
 import type { RootDiscovery } from '../types.js';
 import { gcBlocker, planGc } from './gc-plan.js';
@@ -84,6 +85,7 @@ export async function runReconcile(job: Job, deps: RunDeps): Promise<void> {
     job.setImages(states);
 
     let failedPulls = 0;
+    let socketProblem: string | null = null;
     if (plan.toPull.length > 0 && !job.options.dryRun) {
       job.setPhase('pull');
       const attempts = new Map<string, number>();
@@ -124,6 +126,7 @@ export async function runReconcile(job: Job, deps: RunDeps): Promise<void> {
           ? failed.filter((o) => findInStore(o.wanted.reference, before))
           : [];
       failedPulls = failed.length - tolerated.length;
+      socketProblem = unreachableSocket(failed.map((o) => o.error));
     } else if (job.options.dryRun) {
       for (const w of plan.toPull) job.addPulled(`${w.reference} (dry run: would pull)`);
     }
@@ -148,7 +151,8 @@ export async function runReconcile(job: Job, deps: RunDeps): Promise<void> {
     const problems = failedPulls + discoveryErrors + unreadable.length;
     if (signal.aborted) return finishCancelled(job, log);
     if (problems > 0) {
-      const reason = summarize(failedPulls, discoveryErrors, unreadable.length);
+      const counts = summarize(failedPulls, discoveryErrors, unreadable.length);
+      const reason = socketProblem ? `${socketProblem}; ${counts}` : counts;
       job.end('failed', reason);
       journal.logFailed(log, job, reason);
     } else {
@@ -190,6 +194,20 @@ async function collectGarbage(job: Job, deps: RunDeps, wanted: readonly WantedIm
     job.addRemoved(label);
     journal.logRemoved(log, job, label, r.id);
   }
+}
+
+/**
+ * When pulls failed because the Podman API socket could not be reached, that is the news an operator
+ * needs in the result and STATUS=, not only "N pull(s) failed".
+ */
+function unreachableSocket(errors: readonly (Error | null)[]): string | null {
+  for (const e of errors) {
+    if (e instanceof StoreError && !(e instanceof PullError) && e.socketPath && e.code) {
+      const at = e.message.indexOf('Podman API socket');
+      return at >= 0 ? e.message.slice(at) : e.message;
+    }
+  }
+  return null;
 }
 
 function summarize(failedPulls: number, discoveryErrors: number, unreadable: number): string {
