@@ -14,6 +14,14 @@ export default defineConfig({
       },
       {
         test: {
+          // Seeded generators over Quadlet files and bound-images.d trees (hostile input).
+          name: 'fuzz',
+          include: ['test/fuzz/**/*.test.ts'],
+          testTimeout: 120_000,
+        },
+      },
+      {
+        test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           testTimeout: 180_000,
