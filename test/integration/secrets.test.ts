@@ -308,6 +308,7 @@ describe.each([
     const view = await busView();
     expect(view).toMatch(/failed/);
     expect(view).toContain(refs.own);
+    console.log(`[secrets] ${sinkName}: bus view of ${view.split('\n').length} lines searched`);
     expect(leaks(view)).toEqual([]);
   });
 });
@@ -324,6 +325,7 @@ describe('no credential anywhere', () => {
       )
       .join('\n');
     expect(text).toContain(refs.own);
+    console.log(`[secrets] journal: ${entries.length} entries, ${text.length} characters searched`);
     expect(leaks(text)).toEqual([]);
   });
 
@@ -331,12 +333,14 @@ describe('no credential anywhere', () => {
     const all = signals.join('\n');
     expect(all).toContain('Errors');
     expect(all).toContain(refs.own);
+    console.log(`[secrets] ${signals.length} signals searched`);
     expect(leaks(all)).toEqual([]);
   });
 
   it('is in STATUS= or the state directories', async () => {
     const status = notify.messages().flat().join('\n');
     expect(status).toMatch(/STATUS=/);
+    console.log(`[secrets] ${notify.messages().length} sd_notify datagrams searched`);
     expect(leaks(status)).toEqual([]);
     const state =
       (await filesUnder(join(dir, 'state-journald'))) + (await filesUnder(join(dir, 'state-stderr')));
