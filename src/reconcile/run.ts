@@ -55,6 +55,12 @@ export async function checkStoreIdentity(store: StoreApi, storePath: string): Pr
 export async function runReconcile(job: Job, deps: RunDeps): Promise<void> {
   const log = deps.logger;
   const signal = job.abort.signal;
+  // The store identity check and the first listing are read-only: they run while discovery does.
+  // Nothing is pulled or removed before the identity check has passed.
+  const identity = checkStoreIdentity(deps.store, deps.storePath);
+  const listing = identity.then(() => deps.store.listImages());
+  identity.catch(() => undefined);
+  listing.catch(() => undefined);
   try {
     job.setPhase('discover');
     const discoveries = await deps.discover(job.options.extraRoots);
@@ -75,9 +81,9 @@ export async function runReconcile(job: Job, deps: RunDeps): Promise<void> {
     }
     if (signal.aborted) return finishCancelled(job, log);
 
-    await checkStoreIdentity(deps.store, deps.storePath);
+    await identity;
     const wanted = collectWanted(discoveries);
-    const before = await deps.store.listImages();
+    const before = await listing;
     const plan = planPulls(wanted, before, job.options.pullPolicy);
     const states = new Map<string, ImageState>();
     for (const p of plan.present) states.set(p.wanted.reference, 'present');
@@ -86,7 +92,8 @@ export async function runReconcile(job: Job, deps: RunDeps): Promise<void> {
 
     let failedPulls = 0;
     let socketProblem: string | null = null;
-    if (plan.toPull.length > 0 && !job.options.dryRun) {
+    const pulls = plan.toPull.length > 0 && !job.options.dryRun;
+    if (pulls) {
       job.setPhase('pull');
       const attempts = new Map<string, number>();
       const logging: Promise<void>[] = [];
@@ -145,7 +152,8 @@ export async function runReconcile(job: Job, deps: RunDeps): Promise<void> {
       job.skipGc(blocker);
       journal.logGcSkipped(log, job, blocker, unreadable);
     } else {
-      await collectGarbage(job, deps, wanted);
+      // Nothing pulled: the store is as listed (the daemon owns it), so GC plans from that listing.
+      await collectGarbage(job, deps, wanted, pulls ? await deps.store.listImages() : before);
     }
 
     const problems = failedPulls + discoveryErrors + unreadable.length;
@@ -168,9 +176,13 @@ export async function runReconcile(job: Job, deps: RunDeps): Promise<void> {
   }
 }
 
-async function collectGarbage(job: Job, deps: RunDeps, wanted: readonly WantedImage[]): Promise<void> {
+async function collectGarbage(
+  job: Job,
+  deps: RunDeps,
+  wanted: readonly WantedImage[],
+  after: readonly StoredImage[],
+): Promise<void> {
   const log = deps.logger;
-  const after = await deps.store.listImages();
   const gc = planGc(
     wanted.map((w) => w.reference),
     after,
