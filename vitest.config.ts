@@ -17,7 +17,8 @@ export default defineConfig({
           // Seeded generators over Quadlet files and bound-images.d trees (hostile input).
           name: 'fuzz',
           include: ['test/fuzz/**/*.test.ts'],
-          testTimeout: 120_000,
+          testTimeout: 300_000,
+          hookTimeout: 180_000,
         },
       },
       {

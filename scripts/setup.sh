@@ -13,6 +13,7 @@ APT_PACKAGES=(
   dbus                               # private system-type dbus-daemon, busctl comes with systemd
   systemd systemd-container          # journald, busctl, systemd-analyze, systemd-nspawn
   util-linux bsdutils                # setpriv (non-root callers), script (TTY tests)
+  strace coreutils                   # the fuzz suite proves no file outside a root is opened; stdbuf
 )
 
 missing=()
