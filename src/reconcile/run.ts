@@ -58,7 +58,8 @@ export async function runReconcile(job: Job, deps: RunDeps): Promise<void> {
   // The store identity check and the first listing are read-only: they run while discovery does.
   // Nothing is pulled or removed before the identity check has passed.
   const identity = checkStoreIdentity(deps.store, deps.storePath);
-  const listing = identity.then(() => deps.store.listImages());
+  // Listing is read-only too, so it need not wait for /info; its result is used only after the check.
+  const listing = deps.store.listImages();
   identity.catch(() => undefined);
   listing.catch(() => undefined);
   try {
