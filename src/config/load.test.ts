@@ -59,8 +59,9 @@ describe('loadConfig', () => {
   test('an unreadable file is an error, optional or not (a directory in its place: EISDIR)', async () => {
     const file = join(dir, 'is-a-dir.ini');
     await mkdir(file);
-    for (const load of [loadConfig(file), readConfigFile(file, { optional: true })]) {
-      const error = await rejection(load);
+    // Thunks, not promises: a second promise created up front would reject before it is awaited.
+    for (const load of [() => loadConfig(file), () => readConfigFile(file, { optional: true })]) {
+      const error = await rejection(load());
       expect(error.file).toBe(file);
       expect(error.message).toContain('EISDIR');
     }

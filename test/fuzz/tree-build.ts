@@ -96,11 +96,10 @@ async function writeEntry(
       const host = spec.unit === 'image' ? layout.image : layout.container;
       const target = escapeTarget(spec.how, host);
       const section = spec.unit === 'image' ? 'Image' : 'Container';
-      const landing = inRootTarget(BOUND, target).path;
       if (spec.decoy) await w.decoy(BOUND, target, `[${section}]\nImage=${DECOY}\n`);
       const name = await entryLink(`e${i}.${spec.unit}`, target);
       w.escape(`${BOUND}/${name}`, BOUND, spec.how);
-      return [name, () => (w.decoys.has(landing) ? { image: `${DECOY}:latest` } : { error: MISSING })];
+      return [name, () => (w.reaches(BOUND, target) ? { image: `${DECOY}:latest` } : { error: MISSING })];
     }
     case 'system':
       return [await entryLink(`e${i}.image`, spec.target), () => ({ error: ANY_ERROR })];
@@ -123,10 +122,12 @@ async function writeEntry(
       const target = escapeTarget(spec.how, layout.units);
       await w.link(`/vd${i}`, target);
       w.escape(`/vd${i}/ok.image`, '/', spec.how);
-      const landing = inRootTarget('/', `${target}/ok.image`).path;
       if (spec.decoy) await w.decoy('/', `${target}/ok.image`, `[Image]\nImage=${DECOY}\n`);
       const name = await entryLink(`e${i}.image`, `/vd${i}/ok.image`);
-      return [name, () => (w.decoys.has(landing) ? { image: `${DECOY}:latest` } : { error: MISSING })];
+      return [
+        name,
+        () => (w.reaches('/', `${target}/ok.image`) ? { image: `${DECOY}:latest` } : { error: MISSING }),
+      ];
     }
     case 'drop-in':
       return dropIn(w, layout, spec, i);
@@ -192,24 +193,22 @@ async function dropIn(
       const target = escapeTarget(spec.how, layout.dropIn);
       await w.link(`${dir}/10.conf`, target);
       w.escape(`${dir}/10.conf`, dir, spec.how);
-      const landing = inRootTarget(dir, target).path;
       if (spec.decoy) await w.decoy(dir, target, decoyDropIn);
       return [
         name,
-        () => (w.decoys.has(landing) ? { image: `${DECOY_DROP_IN}:latest` } : { error: /drop-in/ }),
+        () => (w.reaches(dir, target) ? { image: `${DECOY_DROP_IN}:latest` } : { error: /drop-in/ }),
       ];
     }
     case 'dir-escape': {
       const target = escapeTarget(spec.how, layout.dropIns);
       await w.link(dir, target);
       w.escape(`${dir}/10.conf`, UNITS, spec.how);
-      const landing = inRootTarget(UNITS, target).path;
       if (spec.decoy) {
-        await w.decoy(UNITS, target, '');
+        const landing = await w.decoy(UNITS, target, '');
         await w.file(`${landing}/10.conf`, decoyDropIn);
       }
       // In the root the directory is missing (no drop-ins) or the decoy's.
-      return [name, () => ({ image: w.decoys.has(landing) ? `${DECOY_DROP_IN}:latest` : okRef(i) })];
+      return [name, () => ({ image: w.reaches(UNITS, target) ? `${DECOY_DROP_IN}:latest` : okRef(i) })];
     }
     case 'loop':
       await w.link(`${dir}/10.conf`, '10.conf');
@@ -239,9 +238,8 @@ async function imageRef(
       const target = escapeTarget(spec.how, layout.image);
       await w.link(image, target);
       w.escape(image, UNITS, spec.how);
-      const landing = inRootTarget(UNITS, target).path;
       if (spec.decoy) await w.decoy(UNITS, target, `[Image]\nImage=${DECOY}\n`);
-      return [name, () => (w.decoys.has(landing) ? { image: `${DECOY}:latest` } : { error: MISSING })];
+      return [name, () => (w.reaches(UNITS, target) ? { image: `${DECOY}:latest` } : { error: MISSING })];
     }
     case 'loop':
       await w.link(image, `e${i}-x.image`);
@@ -269,14 +267,17 @@ async function authFile(
     case 'escape': {
       const target = escapeTarget(spec.how, layout.auth);
       await withAuth(target);
-      const landing = inRootTarget(UNITS, target).path;
       if (spec.decoy) await w.decoy(UNITS, target, '{"auths":{}}\n');
       return [
         name,
-        () =>
-          w.decoys.has(landing)
+        () => {
+          // AuthFile= is made absolute lexically (`..` drops a component, as systemd does for paths in
+          // unit files), so only the landing matters, not the directories on the way.
+          const landing = inRootTarget(UNITS, target).path;
+          return w.decoys.has(landing)
             ? { image: okRef(i), authFile: w.host(landing) }
-            : { error: /AuthFile=.*does not exist/ },
+            : { error: /AuthFile=.*does not exist/ };
+        },
       ];
     }
     case 'system':

@@ -2,6 +2,7 @@
 // listening until close), character devices (as root; FIFOs otherwise), and decoys planted where an
 // escaping link lands inside the root. Paths are root-absolute.
 import { execFileSync } from 'node:child_process';
+import { lstatSync } from 'node:fs';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -78,6 +79,21 @@ export class RootWriter {
     if (content === '') await mkdir(this.host(path), { recursive: true });
     else await this.file(path, content);
     this.decoys.add(path);
+    return path;
+  }
+
+  /**
+   * Where `target`, written in `linkDir`, lands inside the root if a decoy waits there and every
+   * directory on the way is a real directory; undefined otherwise. Asked once the whole root is built:
+   * another entry may have planted a decoy at the same landing without the directories this route
+   * passes through (`/proc/self/cwd/../../..` and `/` end at the same place only if `/proc/self/cwd`
+   * exists in the root).
+   */
+  reaches(linkDir: string, target: string): string | undefined {
+    const { path, dirs } = inRootTarget(linkDir, target);
+    if (!this.decoys.has(path)) return undefined;
+    for (const dir of dirs)
+      if (lstatSync(this.host(dir), { throwIfNoEntry: false })?.isDirectory() !== true) return undefined;
     return path;
   }
 }
