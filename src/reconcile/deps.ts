@@ -1,6 +1,7 @@
 // The real RunDeps of a reconcile: the Podman client on the configured socket, discovery of the
 // configured (glob-expanded), remembered and caller's roots, and credentials (the image's
-// AuthFile=, else the global auth file, which may be missing). Heavy modules (dockerode) are
+// AuthFile=, else the global auth file, which may be missing). The store listing is kept between
+// runs while the store's image records are unchanged (store/listing-cache.ts). Heavy modules (dockerode) are
 // imported on first use, so the daemon reaches READY quickly; a failed load is retried next time.
 import type { Config } from '../config/index.js';
 import type { Logger } from '../systemd/log.js';
@@ -15,14 +16,37 @@ export interface RunDepsOptions {
 
 async function loadRunDeps(o: RunDepsOptions): Promise<RunDeps> {
   const { config } = o;
-  const [{ StoreClient }, { discoverRoots, expandRoots }, auth] = await Promise.all([
+  const [{ StoreClient }, { ListingCache }, { discoverRoots, expandRoots }, auth] = await Promise.all([
     import('../store/podman-client.js'),
+    import('../store/listing-cache.js'),
     import('../discovery/index.js'),
     import('../store/auth.js'),
   ]);
+  const client = new StoreClient({ socketPath: config.storage.podmanSocket });
+  const listing = new ListingCache(config.storage.path, () => client.listImages());
+  /** Our own changes move the store's key anyway; forgetting the listing as well costs nothing. */
+  const changing =
+    <A extends unknown[], R>(call: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      listing.invalidate();
+      try {
+        return await call(...args);
+      } finally {
+        listing.invalidate();
+      }
+    };
   return {
     ...staticRunDeps(o),
-    store: new StoreClient({ socketPath: config.storage.podmanSocket }),
+    store: {
+      info: () => client.info(),
+      listImages: () => listing.listImages(),
+      imageId: (reference) => client.imageId(reference),
+      pull: changing((reference: string, opts: Parameters<typeof client.pull>[1]) =>
+        client.pull(reference, opts),
+      ),
+      removeImage: changing((id: string) => client.removeImage(id)),
+      untag: changing((name: string) => client.untag(name)),
+    },
     async discover(extraRoots) {
       const [configured, remembered] = await Promise.all([
         expandRoots(config.discovery.roots),

@@ -1,14 +1,25 @@
 // What a reconcile asks of the Podman service, counted on the service's side by a pass-through proxy
 // on the API's unix socket: the store is listed by ONE call for the plan (and once more for GC),
 // never once per pulled image — a listing costs Podman ~2.5–5 ms per stored image on these machines, so a
-// per-image listing makes a reconcile quadratic in the store size. And every journal line of a run
-// is written before the run ends.
+// per-image listing makes a reconcile quadratic in the store size. A daemon's no-op run lists nothing
+// (the last listing is kept while the store's image records are unchanged), yet a change made by
+// another podman on the same store is seen by the next run. And every journal line of a run is
+// written before the run ends.
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MadeImage, Sandbox } from '../../scripts/harness/index.js';
 import { makeTempDir, releaseDir, startSandbox } from '../../scripts/harness/index.js';
-import { imageUnit, reconcile, testConfig, writeRoot } from './reconcile-harness.js';
+import type { RunDeps } from '../../src/reconcile/run.js';
+import {
+  imageUnit,
+  listStore,
+  newJob,
+  reconcile,
+  testConfig,
+  writeRoot,
+  type ReconcileRun,
+} from './reconcile-harness.js';
 
 /** Request lines (`GET /images/json`) seen going to the Podman API through a proxy socket. */
 interface ApiProxy {
@@ -118,5 +129,52 @@ describe('the calls a reconcile makes to the Podman API', () => {
     expect(pulledLine).toBeGreaterThanOrEqual(0);
     expect(finalLine).toBe(atEnd.length - 1);
     expect(pulledLine).toBeLessThan(finalLine);
+  });
+
+  it('a no-op run reuses the last listing; a change made by another podman is seen by the next run', async () => {
+    const root = join(dir, 'root3');
+    await writeRoot(root, [imageUnit('a', images[0]!.reference), imageUnit('b', images[1]!.reference)]);
+    const config = testConfig({
+      storePath: sb.podman.storePath,
+      socketPath: api.socketPath,
+      roots: [root],
+      authFile: join(dir, 'no-auth.json'),
+    });
+    const daemon: { deps?: RunDeps } = {};
+    const listings = async (
+      run: () => Promise<ReconcileRun>,
+    ): Promise<{ run: ReconcileRun; listed: number }> => {
+      api.calls.length = 0;
+      const done = await run();
+      await new Promise((r) => setTimeout(r, 100));
+      expect(done.snap.state, JSON.stringify(done.snap.errors)).toBe('success');
+      return { run: done, listed: api.calls.filter((c) => c === 'GET /images/json').length };
+    };
+    // The first run of the daemon lists; GC removes the other tests' images, and a run that changed
+    // the store leaves no listing behind, so the run after it lists once more.
+    expect((await listings(() => reconcile(config, newJob(), daemon))).listed).toBeGreaterThan(0);
+    expect((await listings(() => reconcile(config, newJob(), daemon))).listed).toBe(1);
+    const noop = await listings(() => reconcile(config, newJob(), daemon));
+    expect(noop.listed).toBe(0);
+    expect(noop.run.snap.pulled).toEqual([]);
+
+    // Removed behind the daemon's back: the next run lists again and pulls it back.
+    await sb.podman.podman(['rmi', images[1]!.reference]);
+    const back = await listings(() => reconcile(config, newJob(), daemon));
+    expect(back.listed).toBeGreaterThan(0);
+    expect(back.run.snap.pulled).toEqual([images[1]!.reference]);
+
+    // A tag added behind its back: the next run sees it and untags it (the bound tag stays).
+    const extra = `${images[0]!.reference.replace(/:[^:/]+$/, '')}:extra`;
+    await sb.podman.podman(['tag', images[0]!.reference, extra]);
+    const gc = await listings(() => reconcile(config, newJob(), daemon));
+    expect(gc.listed).toBeGreaterThan(0);
+    expect(gc.run.snap.removed).toEqual([extra]);
+    const names = (await listStore(sb.podman)).flatMap((i) => i.names);
+    expect(names).toEqual(expect.arrayContaining([images[0]!.reference, images[1]!.reference]));
+    expect(names).not.toContain(extra);
+    // The untag changed the store: one more listing, then quiet again.
+    expect((await listings(() => reconcile(config, newJob(), daemon))).listed).toBe(1);
+    expect((await listings(() => reconcile(config, newJob(), daemon))).listed).toBe(0);
   });
 });

@@ -9,7 +9,7 @@ import type { PodmanCli, RegistryCredentials, RegistryRequest } from '../../scri
 import { defaultConfig, type Config } from '../../src/config/index.js';
 import { createRunDeps } from '../../src/reconcile/deps.js';
 import { Job, type JobSnapshot, type ReconcileOptions } from '../../src/reconcile/job.js';
-import { runReconcile } from '../../src/reconcile/run.js';
+import { runReconcile, type RunDeps } from '../../src/reconcile/run.js';
 import { createLogger } from '../../src/systemd/log.js';
 
 export const UNIT_DIR = 'usr/share/containers/systemd';
@@ -101,7 +101,15 @@ export function newJob(options: Partial<ReconcileOptions> = {}): Job {
 }
 
 /** Runs `job` (default: a new one) to its end with the real dependencies built from `config`. */
-export async function reconcile(config: Config, job: Job = newJob()): Promise<ReconcileRun> {
+/**
+ * One reconcile with the real dependencies on `config`; `reuse` keeps one set of them across calls,
+ * as the daemon does (its store listing is kept between runs while the store is unchanged).
+ */
+export async function reconcile(
+  config: Config,
+  job: Job = newJob(),
+  reuse?: { deps?: RunDeps },
+): Promise<ReconcileRun> {
   const log: string[] = [];
   let partial = '';
   const stderr = new Writable({
@@ -113,7 +121,9 @@ export async function reconcile(config: Config, job: Job = newJob()): Promise<Re
     },
   });
   const logger = createLogger({ sink: 'stderr', stderr, minPriority: 'debug' });
-  await runReconcile(job, createRunDeps({ config, logger }));
+  const deps = reuse?.deps ?? createRunDeps({ config, logger });
+  if (reuse !== undefined) reuse.deps = deps;
+  await runReconcile(job, { ...deps, logger });
   return { job, snap: job.snapshot(), log };
 }
 
