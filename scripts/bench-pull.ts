@@ -154,7 +154,7 @@ async function ourDeps(svc: PodmanService, root: string, dir: string): Promise<R
   config.pull.authFile = join(dir, 'no-auth.json');
   const deps = createRunDeps({ config, logger: createLogger({ sink: 'stderr', stderr: discard }) });
   // A running daemon has loaded its modules before any reconcile: keep that one-time cost out.
-  await deps.store.info();
+  await deps.store.storeRoot();
   return deps;
 }
 

@@ -16,12 +16,14 @@ export interface RunDepsOptions {
 
 async function loadRunDeps(o: RunDepsOptions): Promise<RunDeps> {
   const { config } = o;
-  const [{ StoreClient }, { ListingCache }, { discoverRoots, expandRoots }, auth] = await Promise.all([
-    import('../store/podman-client.js'),
-    import('../store/listing-cache.js'),
-    import('../discovery/index.js'),
-    import('../store/auth.js'),
-  ]);
+  const [{ StoreClient }, { ListingCache }, { servedRoot }, { discoverRoots, expandRoots }, auth] =
+    await Promise.all([
+      import('../store/podman-client.js'),
+      import('../store/listing-cache.js'),
+      import('../store/served-root.js'),
+      import('../discovery/index.js'),
+      import('../store/auth.js'),
+    ]);
   const client = new StoreClient({ socketPath: config.storage.podmanSocket });
   const listing = new ListingCache(config.storage.path, () => client.listImages());
   /** Our own changes move the store's key anyway; forgetting the listing as well costs nothing. */
@@ -38,7 +40,7 @@ async function loadRunDeps(o: RunDepsOptions): Promise<RunDeps> {
   return {
     ...staticRunDeps(o),
     store: {
-      info: () => client.info(),
+      storeRoot: () => servedRoot(client, config.storage.path, listing.lastSeenImageId),
       listImages: () => listing.listImages(),
       imageId: (reference) => client.imageId(reference),
       pull: changing((reference: string, opts: Parameters<typeof client.pull>[1]) =>
@@ -92,7 +94,7 @@ export function createRunDeps(o: RunDepsOptions): RunDeps {
   return {
     ...staticRunDeps(o),
     store: {
-      info: async () => (await get()).store.info(),
+      storeRoot: async () => (await get()).store.storeRoot(),
       listImages: async () => (await get()).store.listImages(),
       imageId: async (reference) => (await get()).store.imageId(reference),
       pull: async (reference, opts) => (await get()).store.pull(reference, opts),

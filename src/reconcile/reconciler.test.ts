@@ -25,8 +25,8 @@ class FakeStore implements StoreApi {
   gate: Promise<void> = Promise.resolve();
   failWith: ((ref: string) => Error | null) | null = null;
   constructor(readonly rootDir: string) {}
-  async info() {
-    return { rootDir: this.rootDir };
+  async storeRoot() {
+    return this.rootDir;
   }
   async listImages() {
     return this.images.map((i) => ({ ...i, names: [...i.names], digests: [...i.digests] }));

@@ -1,8 +1,8 @@
 // One reconcile, step by step: discover → check the store → plan → pull → GC → result.
 // Everything it learns goes into the Job (progress model) and the journal; it never speaks D-Bus.
-import { realpath } from 'node:fs/promises';
 import type { Logger } from '../systemd/log.js';
 import { PullError, StoreError } from '../store/errors.js';
+import { sameDirectory } from '../store/served-root.js';
 import type { PullOptions, StoredImage } from '../store/podman-client.js';
 import type { RootDiscovery } from '../types.js';
 import { gcBlocker, planGc } from './gc-plan.js';
@@ -13,7 +13,8 @@ import { runPulls } from './pull-pool.js';
 
 /** What a reconcile needs from the Podman store client. */
 export interface StoreApi {
-  info(): Promise<{ rootDir: string }>;
+  /** The store directory the Podman service behind the socket serves (store/served-root.ts). */
+  storeRoot(): Promise<string>;
   listImages(): Promise<StoredImage[]>;
   /** The id of the image a reference names (one cheap call), or null. */
   imageId(reference: string): Promise<string | null>;
@@ -39,12 +40,8 @@ function errorMessage(err: unknown): string {
 
 /** Refuse to touch a store other than the configured one (e.g. the host's /var/lib/containers). */
 export async function checkStoreIdentity(store: StoreApi, storePath: string): Promise<void> {
-  const { rootDir } = await store.info();
-  const [want, got] = await Promise.all([
-    realpath(storePath).catch(() => storePath),
-    realpath(rootDir).catch(() => rootDir),
-  ]);
-  if (want !== got) {
+  const rootDir = await store.storeRoot();
+  if (!(await sameDirectory(storePath, rootDir))) {
     throw new Error(
       `the Podman service behind the socket serves ${rootDir}, not the configured store ${storePath}: refusing to pull or remove anything`,
     );

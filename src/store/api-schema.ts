@@ -85,6 +85,29 @@ export function parseImageInspect(json: unknown, ref: string): StoredImage {
   return image(call, 'image', json, created);
 }
 
+const OVERLAY_UPPER = /^(\/.*)\/overlay\/[0-9a-f]{64}\/diff$/;
+
+/**
+ * The store directory an inspected image lives in, from its GraphDriver: for the overlay driver the
+ * top layer's UpperDir is `<store>/overlay/<layer id>/diff`. Null for any other driver or shape (the
+ * caller then asks GET /info). A GraphDriver that is present but malformed is an error.
+ */
+export function parseOverlayRoot(json: unknown, ref: string): string | null {
+  const call = `GET /images/${ref}/json`;
+  if (!isObject(json)) throw bad(call, 'not a JSON object');
+  const driver = json.GraphDriver;
+  if (driver === undefined || driver === null) return null;
+  if (!isObject(driver)) throw bad(call, 'GraphDriver is not an object');
+  if (driver.Name !== 'overlay') return null;
+  const data = driver.Data;
+  if (data === undefined || data === null) return null;
+  if (!isObject(data)) throw bad(call, 'GraphDriver.Data is not an object');
+  const upper = data.UpperDir;
+  if (upper === undefined) return null;
+  if (typeof upper !== 'string') throw bad(call, 'GraphDriver.Data.UpperDir is not a string');
+  return OVERLAY_UPPER.exec(upper)?.[1] ?? null;
+}
+
 /** One progress line: the event, and the failure text when the line reports one. */
 export interface ProgressLine {
   event: PullProgressEvent;

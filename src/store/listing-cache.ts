@@ -45,6 +45,7 @@ export interface ListingCacheStats {
 
 export class ListingCache {
   private last: { key: string; images: readonly StoredImage[] } | undefined;
+  private seen: string | undefined;
   readonly stats: ListingCacheStats = { hits: 0, misses: 0 };
 
   constructor(
@@ -63,9 +64,15 @@ export class ListingCache {
     this.last = undefined;
     this.stats.misses += 1;
     const images = await this.list();
+    this.seen = images[0]?.id;
     const after = before === undefined ? undefined : await this.readKey(this.storePath);
     if (after !== undefined && after === before) this.last = { key: before, images: images.map(copyImage) };
     return images;
+  }
+
+  /** The id of an image the last listing had (it may be gone since): a probe for servedRoot(). */
+  get lastSeenImageId(): string | undefined {
+    return this.seen;
   }
 
   /** Forget the kept listing (after a change made through another path, or a socket switch). */

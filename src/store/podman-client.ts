@@ -9,7 +9,7 @@
 import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import type DockerModem from 'docker-modem';
-import { parseImageInspect, parseImageList, parseInfo } from './api-schema.js';
+import { parseImageInspect, parseOverlayRoot, parseImageList, parseInfo } from './api-schema.js';
 import { registryAuthConfig, splitReference } from './auth.js';
 import { classifyPullFailure, connectionError, PullError, StoreError } from './errors.js';
 import { readProgress } from './progress-stream.js';
@@ -112,13 +112,12 @@ export class StoreClient {
     return parseImageList(json);
   }
 
-  /** One GET /images/{ref}/json: the image as inspect reports it (no digest names), or null. */
-  private async inspectOnly(ref: string): Promise<StoredImage | null> {
+  /** One GET /images/{ref}/json, unparsed; null when no image has that name. */
+  private async inspectJson(ref: string): Promise<unknown> {
     const what = `GET /images/${ref}/json`;
     StoreClient.checkRef(what, ref);
-    let json: unknown;
     try {
-      json = await this.call(what, {
+      return await this.call(what, {
         path: `/images/${ref}/json`,
         method: 'GET',
         statusCodes: { 200: true },
@@ -127,7 +126,22 @@ export class StoreClient {
       if (e instanceof StoreError && e.status === 404) return null;
       throw e;
     }
-    return parseImageInspect(json, ref);
+  }
+
+  /** One GET /images/{ref}/json: the image as inspect reports it (no digest names), or null. */
+  private async inspectOnly(ref: string): Promise<StoredImage | null> {
+    const json = await this.inspectJson(ref);
+    return json === null ? null : parseImageInspect(json, ref);
+  }
+
+  /**
+   * The store directory the service keeps image `id` in, read from its overlay layer paths (one
+   * cheap call, where GET /info costs ~250 ms): null when the service has no such image or does not
+   * use the overlay driver.
+   */
+  async overlayRootOf(id: string): Promise<string | null> {
+    const json = await this.inspectJson(id);
+    return json === null ? null : parseOverlayRoot(json, id);
   }
 
   /** The id of the image `ref` names, or null: one cheap call, whatever the store's size. */

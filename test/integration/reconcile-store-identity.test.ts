@@ -2,15 +2,18 @@
 // configured socket serves another store than `storage.path` — what keeps a daemon pointed by mistake
 // at the host's default Podman socket from garbage-collecting /var/lib/containers. Proven with a
 // second real Podman service on another store: the job fails with the refusal, neither store changes,
-// and the registry is never asked for anything.
-import { symlink } from 'node:fs/promises';
+// and the registry is never asked for anything. Also when the daemon confirms its store the cheap
+// way (inspecting an image it listed before) and the other store holds that very image.
+import { symlink, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MadeImage, PodmanService, Sandbox } from '../../scripts/harness/index.js';
 import { makeTempDir, releaseDir, startPodmanService, startSandbox } from '../../scripts/harness/index.js';
+import type { RunDeps } from '../../src/reconcile/run.js';
 import {
   imageUnit,
   listStore,
+  newJob,
   pullRequests,
   reconcile,
   requestsFrom,
@@ -96,5 +99,42 @@ describe('store identity', () => {
     expect((await listStore(sb.podman)).flatMap((i) => i.names)).toEqual([missing.reference]);
     // The other service's store was never touched.
     expect((await listStore(other)).flatMap((i) => i.names)).toEqual([theirs.reference]);
+  });
+
+  it('a daemon that knows its store by an image refuses when its socket then leads to another store holding that image', async () => {
+    // The daemon confirms its store cheaply by inspecting an image it listed before (the image's
+    // layer path names the store). Its Podman service here has a store of its own, and the socket is
+    // a link, so the service can be stopped and the link pointed at the other store's service.
+    const own = await startPodmanService({ insecureRegistries: [sb.registry.host] });
+    try {
+      const socket = join(dir, 'podman-link.sock');
+      await symlink(own.socketPath, socket);
+      const config = testConfig({
+        storePath: own.storePath,
+        socketPath: socket,
+        roots: [root],
+        authFile: join(dir, 'no-auth.json'),
+      });
+      const daemon: { deps?: RunDeps } = {};
+      expect((await reconcile(config, newJob(), daemon)).snap.pulled).toEqual([missing.reference]);
+      expect((await reconcile(config, newJob(), daemon)).snap.state).toBe('success');
+
+      // The other store now holds the very image the daemon knows its own store by.
+      await other.podman(['pull', '--quiet', '--tls-verify=false', missing.reference]);
+      const theirsBefore = await listStore(other);
+      const ours = await listStore(own);
+      expect(theirsBefore.map((i) => i.id)).toContain(ours[0]!.id);
+      await own.stop();
+      await unlink(socket);
+      await symlink(other.socketPath, socket);
+
+      const run = await reconcile(config, newJob(), daemon);
+      expect(run.snap.state).toBe('failed');
+      expect(run.snap.result).toContain(`serves ${other.storePath}, not the configured store`);
+      expect(run.snap.removed).toEqual([]);
+      expect(await listStore(other)).toEqual(theirsBefore);
+    } finally {
+      await own.stop();
+    }
   });
 });
