@@ -78,7 +78,9 @@ export function parseUnitFile(text: string, file: string): UnitFile {
   const body = text.startsWith(BOM) ? text.slice(BOM.length) : text;
   const parsed: UnitFile = { file, sections: [], entries: [] };
   let section: string | undefined;
-  let pending: { text: string; line: number } | undefined;
+  // The pieces of a continued line so far, joined once at its end (joining as it grows would copy
+  // the whole line again for each piece: quadratic in a long run of continuations).
+  let pending: { parts: string[]; line: number } | undefined;
 
   const logical = (raw: string, line: number): void => {
     const content = strip(raw);
@@ -110,17 +112,22 @@ export function parseUnitFile(text: string, file: string): UnitFile {
     // systemd skips comment lines first, so they are passed over even inside a continuation,
     // and a comment ending in a backslash does not continue.
     if (isComment(physical)) return;
-    const joined = pending === undefined ? physical : pending.text + physical;
-    const start = pending === undefined ? line : pending.line;
-    if (continues(joined)) {
+    // Every piece so far ends in the space that replaced its backslash, so whether the joined line
+    // continues depends on this physical line alone.
+    if (continues(physical)) {
       // systemd replaces the continuing backslash with a space and appends the next line as is.
-      pending = { text: `${joined.slice(0, -1)} `, line: start };
+      const piece = `${physical.slice(0, -1)} `;
+      if (pending === undefined) pending = { parts: [piece], line };
+      else pending.parts.push(piece);
       return;
     }
+    if (pending === undefined) return logical(physical, line);
+    pending.parts.push(physical);
+    const { parts, line: start } = pending;
     pending = undefined;
-    logical(joined, start);
+    logical(parts.join(''), start);
   });
-  if (pending !== undefined) logical(pending.text, pending.line);
+  if (pending !== undefined) logical(pending.parts.join(''), pending.line);
   return parsed;
 }
 
