@@ -18,6 +18,7 @@ import { FsCache, InRootError, errnoOf, hostPathOf, resolveInRoot } from './in-r
 import { describeKind, listInRootDirectory } from './in-root-read.js';
 import { compareNames, createInRootLoader } from './in-root-loader.js';
 import { resolveLimits, type DiscoveryLimits } from './limits.js';
+import { clip } from '../clip.js';
 
 /** Where a root lists its bound images (root-absolute). */
 export const BOUND_IMAGES_DIR = '/usr/lib/bootc/bound-images.d';
@@ -113,7 +114,7 @@ async function resolveEntry(ctx: RootContext, dirPath: string, name: string): Pr
     const via = spec.via === undefined ? '' : ` (bound through ${spec.via.join(', ')})`;
     throw new EntryProblem(
       spec.imageFile,
-      `Image=${spec.image} is not a valid image reference: ${error.reason}${via}`,
+      `Image=${clip(spec.image)} is not a valid image reference: ${error.reason}${via}`,
       spec.imageLine,
     );
   }

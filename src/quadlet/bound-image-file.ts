@@ -7,6 +7,7 @@ import type { Platform } from '../types.js';
 import { QuadletError } from './quadlet-error.js';
 import { lastEntry, parseUnitFile, type UnitEntry, type UnitFile } from './unit-file.js';
 import { readValue } from './unit-value.js';
+import { clip } from '../clip.js';
 
 /** A file the loader read. */
 export interface LoadedFile {
@@ -154,7 +155,7 @@ async function resolveImageUnit(requested: string, loader: QuadletLoader): Promi
     if (!PLATFORM_VALUE.test(found.value)) {
       throw new QuadletError(
         found.entry.file,
-        `${key}=${found.value}: not a valid platform value`,
+        `${key}=${clip(found.value)}: not a valid platform value`,
         found.entry.line,
       );
     }
@@ -168,7 +169,7 @@ async function resolveContainerUnit(requested: string, loader: QuadletLoader): P
   const { path, units } = await loadUnit(requested, loader);
   const { entry, image } = imageValue(path, units, SECTION.container);
   if (image.endsWith('.build')) {
-    throw new QuadletError(entry.file, `Image=${image}: built images cannot be bound`, entry.line);
+    throw new QuadletError(entry.file, `Image=${clip(image)}: built images cannot be bound`, entry.line);
   }
   if (!image.endsWith('.image')) {
     return { image, rawImage: entry.value, sourceFile: path, imageFile: entry.file, imageLine: entry.line };
@@ -176,7 +177,7 @@ async function resolveContainerUnit(requested: string, loader: QuadletLoader): P
   if (image.includes('/')) {
     throw new QuadletError(
       entry.file,
-      `Image=${image}: a value ending in ".image" names a Quadlet .image file in the same directory and cannot contain "/"`,
+      `Image=${clip(image)}: a value ending in ".image" names a Quadlet .image file in the same directory and cannot contain "/"`,
       entry.line,
     );
   }
@@ -190,7 +191,7 @@ async function resolveContainerUnit(requested: string, loader: QuadletLoader): P
       // The .image file itself is missing or unreadable: the fault is this Image= line.
       throw new QuadletError(
         entry.file,
-        `Image=${image} names ${imagePath}, which ${error.detail}`,
+        `Image=${clip(image)} names ${imagePath}, which ${error.detail}`,
         entry.line,
         {
           cause: error,
@@ -199,7 +200,7 @@ async function resolveContainerUnit(requested: string, loader: QuadletLoader): P
     }
     throw new QuadletError(
       error.file,
-      `${error.detail} (in ${imagePath}, bound by ${path} with Image=${image})`,
+      `${error.detail} (in ${imagePath}, bound by ${path} with Image=${clip(image)})`,
       error.line,
       {
         cause: error,

@@ -181,6 +181,14 @@ describe('parseUnitFile: errors', () => {
     expect(failure('[a\tb]\n').line).toBe(1);
     expect(failure('[a"b]\n').line).toBe(1);
   });
+
+  it('echoes at most 200 characters of a long bad line; the line number names the rest', () => {
+    const long = `x${'y'.repeat(65_000)}`;
+    const error = failure(`[Image]\nImage=a\n${long}\n`);
+    expect(error.line).toBe(3);
+    expect(error.message).toContain(`"${long.slice(0, 200)}…"`);
+    expect(error.message.length).toBeLessThan(400);
+  });
 });
 
 describe('lastEntry', () => {

@@ -6,6 +6,7 @@
 // `true`/`false` into booleans, ignores continuation lines, keeps a BOM in the first key, and lets a
 // top-level key swallow a section of the same name. See docs/bound-image-files.md.
 import { QuadletError } from './quadlet-error.js';
+import { clip } from '../clip.js';
 
 /** One `Key=Value` assignment. */
 export interface UnitEntry {
@@ -94,15 +95,15 @@ export function parseUnitFile(text: string, file: string): UnitFile {
     if (eq < 0) {
       throw new QuadletError(
         file,
-        `not a [Section] header, a Key=Value assignment or a comment: "${content}"`,
+        `not a [Section] header, a Key=Value assignment or a comment: "${clip(content)}"`,
         line,
       );
     }
     if (section === undefined) {
-      throw new QuadletError(file, `assignment before any [Section] header: "${content}"`, line);
+      throw new QuadletError(file, `assignment before any [Section] header: "${clip(content)}"`, line);
     }
     const key = strip(content.slice(0, eq));
-    if (key === '') throw new QuadletError(file, `missing key name before "=": "${content}"`, line);
+    if (key === '') throw new QuadletError(file, `missing key name before "=": "${clip(content)}"`, line);
     parsed.entries.push({ section, key, value: strip(content.slice(eq + 1)), file, line });
   };
 
@@ -133,11 +134,11 @@ export function parseUnitFile(text: string, file: string): UnitFile {
 
 function sectionName(content: string, file: string, line: number): string {
   if (!content.endsWith(']')) {
-    throw new QuadletError(file, `invalid section header "${content}": it must end with "]"`, line);
+    throw new QuadletError(file, `invalid section header "${clip(content)}": it must end with "]"`, line);
   }
   const name = content.slice(1, -1);
   if (name === '' || UNSAFE_SECTION_NAME.test(name)) {
-    throw new QuadletError(file, `invalid section name in "${content}"`, line);
+    throw new QuadletError(file, `invalid section name in "${clip(content)}"`, line);
   }
   return name;
 }

@@ -4,6 +4,7 @@
 // systemd would expand it at run time to something discovery cannot know).
 import { QuadletError } from './quadlet-error.js';
 import type { UnitEntry } from './unit-file.js';
+import { clip } from '../clip.js';
 
 /**
  * `%%` → `%`; a `%` followed by anything else, or at the end, is an error.
@@ -26,7 +27,7 @@ export function expandSpecifiers(value: string, where: UnitEntry): string {
     const what = next === undefined ? 'a lone "%" at the end' : `the specifier "%${next}"`;
     throw new QuadletError(
       where.file,
-      `${where.key}=${value}: ${what} is not supported in bound images (systemd would expand it at run time; write "%%" for a literal "%")`,
+      `${where.key}=${clip(value)}: ${what} is not supported in bound images (systemd would expand it at run time; write "%%" for a literal "%")`,
       where.line,
     );
   }
@@ -43,7 +44,7 @@ export function unquote(value: string, where: UnitEntry): string {
   if (value.length >= 2 && value.startsWith("'") && value.endsWith("'")) {
     throw new QuadletError(
       where.file,
-      `${where.key}=${value}: single quotes are not supported (Quadlet keeps them as part of the value); use double quotes or none`,
+      `${where.key}=${clip(value)}: single quotes are not supported (Quadlet keeps them as part of the value); use double quotes or none`,
       where.line,
     );
   }

@@ -11,6 +11,7 @@ import {
   pathComponentProblem,
   tagProblem,
 } from './grammar.js';
+import { clip } from '../clip.js';
 
 /** A parsed, normalized image reference. */
 export interface ImageReference {
@@ -47,12 +48,9 @@ const LEGACY_DEFAULT_DOMAIN = 'index.docker.io';
 /** Namespace of Docker Hub's official images: `nginx` is `library/nginx`. */
 const OFFICIAL_REPO_PREFIX = 'library/';
 const DEFAULT_TAG = 'latest';
-/** Longest input echoed back in an error message (the full input stays on `ReferenceError.input`). */
-const MAX_QUOTED = 200;
-
+/** The input as an error message shows it: clipped (the full input stays on `ReferenceError.input`). */
 function quote(input: string): string {
-  const shown = input.length > MAX_QUOTED ? `${input.slice(0, MAX_QUOTED)}…` : input;
-  return JSON.stringify(shown);
+  return JSON.stringify(clip(input));
 }
 
 /**

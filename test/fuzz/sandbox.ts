@@ -22,6 +22,7 @@ export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const SOURCE_DIRS = ['src/quadlet', 'src/reference', 'src/discovery', 'src/config'];
 const SOURCE_FILES = [
   'src/types.ts',
+  'src/clip.ts',
   'test/fuzz/fuzz-protocol.ts',
   'test/fuzz/fuzz-worker.ts',
   'test/fuzz/discover-main.ts',

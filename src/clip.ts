@@ -1,0 +1,14 @@
+// clip(): how much of a piece of untrusted input (a line of a unit file, a value, a reference) an
+// error message echoes back. The whole input can be 64 KiB; an error names the file and line, and
+// the first 200 characters are enough to recognise the line there.
+
+/** Longest piece of input echoed in an error message, in UTF-16 code units. */
+export const MAX_ECHOED = 200;
+
+/** `text`, cut to `max` code units with "…" after the cut; unchanged when short enough. */
+export function clip(text: string, max = MAX_ECHOED): string {
+  if (text.length <= max) return text;
+  // Do not cut a surrogate pair in half.
+  const end = /[\uD800-\uDBFF]/.test(text[max - 1] ?? '') ? max - 1 : max;
+  return `${text.slice(0, end)}…`;
+}
