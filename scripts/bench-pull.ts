@@ -12,7 +12,9 @@
 //   bench noop-100-first-run: …   (no target: the same no-op as the first reconcile of a daemon just
 //       started, before it has a listing to keep; noop-100 is a running daemon's, e.g. the timer's)
 // Knobs: BENCH_COLD_RUNS (default 3), BENCH_NOOP_RUNS (5), BENCH_IMAGE_BYTES (3 MiB of random
-// payload per cold image, over 2 layers on top of the shared busybox layer).
+// payload per cold image, over 2 layers on top of the shared busybox layer), BENCH_REGISTRY_DELAY_MS
+// (default 0; > 0 adds a line `bench cold-pull-20-delay-<N>ms`: the same cold pull through a proxy
+// that holds every request for N ms, as a registry across a network does).
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
@@ -27,12 +29,15 @@ import { createLogger } from '../src/systemd/log.js';
 import { makeTempDir, releaseDir, trackChild, untrackChild } from './harness/cleanup.js';
 import type { MadeImage, PodmanCli, PodmanService, Sandbox } from './harness/index.js';
 import { startPodmanService, startSandbox } from './harness/index.js';
+import { startLatencyProxy } from './harness/latency-proxy.js';
 
 const COLD_IMAGES = 20;
 const NOOP_IMAGES = 100;
 const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 3);
 const NOOP_RUNS = Number(process.env.BENCH_NOOP_RUNS ?? 5);
 const IMAGE_BYTES = Number(process.env.BENCH_IMAGE_BYTES ?? 3 * 1024 * 1024);
+/** > 0: run cold-pull-20 once more through a proxy that delays every request by this much. */
+const REGISTRY_DELAY_MS = Number(process.env.BENCH_REGISTRY_DELAY_MS ?? 0);
 
 const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 
@@ -201,15 +206,21 @@ function report(name: string, f: Figures): void {
   console.log(`bench ${name}: ours=${o.toFixed(0)}ms baseline=${b.toFixed(0)}ms ratio=${(b / o).toFixed(2)}`);
 }
 
-async function coldPull(sb: Sandbox, images: MadeImage[], dir: string): Promise<Figures> {
-  const refs = images.map((i) => i.reference);
-  const root = join(dir, 'cold-root');
+/** `registryHost`: where both sides pull from (the registry, or a latency proxy in front of it). */
+async function coldPull(
+  sb: Sandbox,
+  images: MadeImage[],
+  dir: string,
+  registryHost = sb.registry.host,
+): Promise<Figures> {
+  const refs = images.map((i) => i.reference.replace(sb.registry.host, registryHost));
+  const root = join(dir, `cold-root-${registryHost.replace(/\W/g, '_')}`);
   await writeRoot(root, refs);
   const f: Figures = { ours: [], baseline: [], othersOurs: [], othersBaseline: [] };
   for (let rep = 0; rep < COLD_RUNS; rep++) {
     const sides = rep % 2 === 0 ? (['ours', 'baseline'] as const) : (['baseline', 'ours'] as const);
     for (const side of sides) {
-      const svc = await startPodmanService({ insecureRegistries: [sb.registry.host] });
+      const svc = await startPodmanService({ insecureRegistries: [sb.registry.host, registryHost] });
       try {
         if (side === 'ours') {
           const deps = await ourDeps(svc, root, dir);
@@ -308,6 +319,14 @@ async function main(): Promise<void> {
       `images pushed in ${(nowMs() - t0).toFixed(0)} ms (${COLD_IMAGES} × ~${(IMAGE_BYTES / 2 ** 20).toFixed(1)} MiB + busybox layer, ${NOOP_IMAGES} small)`,
     );
     report('cold-pull-20', await coldPull(sb, cold, dir));
+    if (REGISTRY_DELAY_MS > 0) {
+      const proxy = await startLatencyProxy({ host: '127.0.0.1', port: sb.registry.port }, REGISTRY_DELAY_MS);
+      try {
+        report(`cold-pull-20-delay-${REGISTRY_DELAY_MS}ms`, await coldPull(sb, cold, dir, proxy.host));
+      } finally {
+        await proxy.stop();
+      }
+    }
     const { steady, first } = await noop(sb, present, dir);
     report('noop-100', steady);
     report('noop-100-first-run', first);
