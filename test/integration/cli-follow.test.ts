@@ -13,10 +13,8 @@ import { cli, cliInBackground, lines, type BackgroundCli } from './cli-harness.j
 import {
   ensureBuilt,
   makeRoot,
-  spawnDaemon,
+  startDaemon,
   startSlowProxy,
-  waitForName,
-  writeConfig,
   type DaemonProcess,
   type SlowProxy,
 } from './daemon-harness.js';
@@ -56,14 +54,12 @@ beforeAll(async () => {
     { name: 'app.image', image: app.reference },
     { name: 'slow.image', image: slowRef },
   ]);
-  const config = await writeConfig(join(dir, 'config.ini'), {
+  daemon = await startDaemon(bus, join(dir, 'config.ini'), {
     storePath: sandbox.podman.storePath,
     podmanSocket: sandbox.podman.socketPath,
     roots: [root],
     stateDirectory: join(dir, 'state'),
   });
-  daemon = spawnDaemon(bus, ['--config', config]);
-  await waitForName(bus, daemon);
 });
 
 afterAll(async () => {

@@ -15,9 +15,7 @@ import {
   ensureBuilt,
   makeRoot,
   setEntries,
-  spawnDaemon,
-  waitForName,
-  writeConfig,
+  startDaemon,
   type DaemonProcess,
 } from './daemon-harness.js';
 
@@ -53,14 +51,12 @@ beforeAll(async () => {
     { name: 'app.image', image: app.reference },
     { name: 'db.container', image: db.reference },
   ]);
-  const config = await writeConfig(join(dir, 'config.ini'), {
+  daemon = await startDaemon(bus, join(dir, 'config.ini'), {
     storePath: sandbox.podman.storePath,
     podmanSocket: sandbox.podman.socketPath,
     roots: [root],
     stateDirectory: join(dir, 'state'),
   });
-  daemon = spawnDaemon(bus, ['--config', config]);
-  await waitForName(bus, daemon);
 });
 
 afterAll(async () => {

@@ -158,6 +158,18 @@ export function spawnDaemon(
   return Object.assign(proc, { dir, stderr: read(stderrFile), stdout: read(stdoutFile) });
 }
 
+/** writeConfig(file, c), then bound-imaged on `bus` with it; resolves once it owns its name. */
+export async function startDaemon(bus: PrivateBus, file: string, c: DaemonConfig): Promise<DaemonProcess> {
+  const daemon = spawnDaemon(bus, ['--config', await writeConfig(file, c)]);
+  try {
+    await waitForName(bus, daemon);
+  } catch (error) {
+    await daemon.stop();
+    throw error;
+  }
+  return daemon;
+}
+
 /** Waits until `name` has an owner on the bus (the daemon owns its name only when it is ready). */
 export async function waitForName(
   bus: PrivateBus,
@@ -229,6 +241,28 @@ export async function connectClient(bus: PrivateBus): Promise<dbus.MessageBus> {
   await new Promise<void>((resolve, reject) => {
     client.once('connect', () => resolve());
     client.once('error', reject);
+  });
+  return client;
+}
+
+/** A client connection that hands every signal the daemon sends to `onSignal`. Disconnect it when done. */
+export async function watchSignals(
+  bus: PrivateBus,
+  onSignal: (msg: dbus.Message) => void,
+): Promise<dbus.MessageBus> {
+  const client = await connectClient(bus);
+  await client.call(
+    new dbus.Message({
+      destination: 'org.freedesktop.DBus',
+      path: '/org/freedesktop/DBus',
+      interface: 'org.freedesktop.DBus',
+      member: 'AddMatch',
+      signature: 's',
+      body: [`type='signal',sender='${BUS_NAME}'`],
+    }),
+  );
+  client.on('message', (msg: dbus.Message) => {
+    if (msg.type === dbus.MessageType.SIGNAL) onSignal(msg);
   });
   return client;
 }

@@ -5,7 +5,7 @@
 // Cancel ends the running job `cancelled` with JobRemoved, and the waiting one runs next.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import dbus from 'dbus-next';
+import type dbus from 'dbus-next';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir } from '../../scripts/harness/cleanup.js';
 import { startPrivateBus, type PrivateBus } from '../../scripts/harness/dbus-daemon.js';
@@ -21,11 +21,10 @@ import {
   getProperty,
   makeRoot,
   rawCall,
-  spawnDaemon,
+  startDaemon,
   startSlowProxy,
   waitForJobEnd,
-  waitForName,
-  writeConfig,
+  watchSignals,
   type DaemonProcess,
   type SlowProxy,
 } from './daemon-harness.js';
@@ -57,28 +56,13 @@ beforeAll(async () => {
   bus = await startPrivateBus();
   const dir = makeTempDir('dbus-burst');
   const root = await makeRoot(join(dir, 'root'), [{ name: 'slow.image', image: slowRef }]);
-  const config = await writeConfig(join(dir, 'config.ini'), {
+  daemon = await startDaemon(bus, join(dir, 'config.ini'), {
     storePath: sandbox.podman.storePath,
     podmanSocket: sandbox.podman.socketPath,
     roots: [root],
     stateDirectory: join(dir, 'state'),
   });
-  daemon = spawnDaemon(bus, ['--config', config]);
-  await waitForName(bus, daemon);
-  watcher = await connectClient(bus);
-  await watcher.call(
-    new dbus.Message({
-      destination: 'org.freedesktop.DBus',
-      path: '/org/freedesktop/DBus',
-      interface: 'org.freedesktop.DBus',
-      member: 'AddMatch',
-      signature: 's',
-      body: [`type='signal',sender='${BUS_NAME}'`],
-    }),
-  );
-  watcher.on('message', (msg: dbus.Message) => {
-    if (msg.type === dbus.MessageType.SIGNAL) signals.push({ at: Date.now(), msg });
-  });
+  watcher = await watchSignals(bus, (msg) => signals.push({ at: Date.now(), msg }));
 });
 
 afterAll(async () => {

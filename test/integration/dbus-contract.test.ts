@@ -22,10 +22,8 @@ import {
   getProperty,
   makeRoot,
   rawCall,
-  spawnDaemon,
+  startDaemon,
   waitForJobEnd,
-  waitForName,
-  writeConfig,
   type DaemonProcess,
 } from './daemon-harness.js';
 
@@ -47,15 +45,13 @@ beforeAll(async () => {
   bus = await startPrivateBus();
   dir = makeTempDir('dbus-contract');
   const root = await makeRoot(join(dir, 'root'), []);
-  const config = await writeConfig(join(dir, 'etc', 'config.ini'), {
+  daemon = await startDaemon(bus, join(dir, 'etc', 'config.ini'), {
     // No Podman here: the contract does not need one (reconciles fail, which is fine for these tests).
     storePath: join(dir, 'store'),
     podmanSocket: join(dir, 'no-podman.sock'),
     roots: [root],
     stateDirectory: join(dir, 'state'),
   });
-  daemon = spawnDaemon(bus, ['--config', config]);
-  await waitForName(bus, daemon);
   client = await connectClient(bus);
   const r = await busctl(bus, ['call', BUS_NAME, MANAGER_PATH, MANAGER_IFACE, 'Upgrade', 'a{sv}', '0']);
   expect(r.stderr).toBe('');

@@ -5,7 +5,7 @@
 // binds; only the last 16 finished jobs stay on the bus.
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import dbus from 'dbus-next';
+import type dbus from 'dbus-next';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir } from '../../scripts/harness/cleanup.js';
 import { startPrivateBus, type PrivateBus } from '../../scripts/harness/dbus-daemon.js';
@@ -16,16 +16,14 @@ import {
   MANAGER_IFACE,
   MANAGER_PATH,
   busctl,
-  connectClient,
   ensureBuilt,
   getProperty,
   makeRoot,
   rawCall,
   setEntries,
-  spawnDaemon,
+  startDaemon,
   waitForJobEnd,
-  waitForName,
-  writeConfig,
+  watchSignals,
   type DaemonProcess,
 } from './daemon-harness.js';
 
@@ -75,28 +73,13 @@ beforeAll(async () => {
     { name: 'app.image', image: app.reference },
     { name: 'db.container', image: db.reference },
   ]);
-  const config = await writeConfig(join(dir, 'config.ini'), {
+  daemon = await startDaemon(bus, join(dir, 'config.ini'), {
     storePath: sandbox.podman.storePath,
     podmanSocket: sandbox.podman.socketPath,
     roots: [root],
     stateDirectory: join(dir, 'state'),
   });
-  daemon = spawnDaemon(bus, ['--config', config]);
-  await waitForName(bus, daemon);
-  client = await connectClient(bus);
-  await client.call(
-    new dbus.Message({
-      destination: 'org.freedesktop.DBus',
-      path: '/org/freedesktop/DBus',
-      interface: 'org.freedesktop.DBus',
-      member: 'AddMatch',
-      signature: 's',
-      body: [`type='signal',sender='${BUS_NAME}'`],
-    }),
-  );
-  client.on('message', (m: dbus.Message) => {
-    if (m.type === dbus.MessageType.SIGNAL) signals.push(m);
-  });
+  client = await watchSignals(bus, (m) => signals.push(m));
 });
 
 afterAll(async () => {

@@ -14,9 +14,7 @@ import {
   ensureBuilt,
   makeRoot,
   setEntries,
-  spawnDaemon,
-  waitForName,
-  writeConfig,
+  startDaemon,
   type DaemonProcess,
 } from './daemon-harness.js';
 import { daemonAnswers, jobEnd, upgrade } from './fault-bus.js';
@@ -51,7 +49,7 @@ beforeAll(async () => {
   client = await connectClient(bus);
   dir = makeTempDir('fault-disk');
   root = await makeRoot(join(dir, 'root'), [{ name: 'app.image', image: app.reference }]);
-  const config = await writeConfig(join(dir, 'config.ini'), {
+  daemon = await startDaemon(bus, join(dir, 'config.ini'), {
     storePath: podman.storePath,
     podmanSocket: podman.socketPath,
     roots: [root],
@@ -59,8 +57,6 @@ beforeAll(async () => {
     retries: 2,
     extra: '[pull]\ntimeout = 30',
   });
-  daemon = spawnDaemon(bus, ['--config', config]);
-  await waitForName(bus, daemon);
   expect((await jobEnd(client, await upgrade(bus, '0'))).State).toBe('success');
   await podman.podman(['pull', '--quiet', '--tls-verify=false', stray.reference]);
 });

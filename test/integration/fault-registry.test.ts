@@ -17,9 +17,7 @@ import {
   ensureBuilt,
   makeRoot,
   setEntries,
-  spawnDaemon,
-  waitForName,
-  writeConfig,
+  startDaemon,
   type BoundEntry,
   type DaemonProcess,
 } from './daemon-harness.js';
@@ -80,7 +78,7 @@ beforeAll(async () => {
   client = await connectClient(bus);
   dir = makeTempDir('fault-registry');
   root = await makeRoot(join(dir, 'root'), [entry('base')]);
-  await startDaemon(LONG_TIMEOUT_S);
+  await restartDaemon(LONG_TIMEOUT_S);
   const first = await jobEnd(client, await upgrade(bus, '0'));
   expect(first.State, JSON.stringify(first)).toBe('success');
 });
@@ -95,9 +93,9 @@ afterAll(async () => {
 });
 
 /** (Re)starts the daemon with `[pull] timeout = timeoutS`. */
-async function startDaemon(timeoutS: number): Promise<void> {
+async function restartDaemon(timeoutS: number): Promise<void> {
   await daemon?.stop();
-  const config = await writeConfig(join(dir, 'config.ini'), {
+  daemon = await startDaemon(bus, join(dir, 'config.ini'), {
     storePath: sandbox.podman.storePath,
     podmanSocket: sandbox.podman.socketPath,
     roots: [root],
@@ -105,8 +103,6 @@ async function startDaemon(timeoutS: number): Promise<void> {
     retries: RETRIES,
     extra: `[pull]\ntimeout = ${timeoutS}`,
   });
-  daemon = spawnDaemon(bus, ['--config', config]);
-  await waitForName(bus, daemon);
 }
 
 /**
@@ -245,7 +241,7 @@ describe('the registry answering 500', () => {
   it('for good: every image named with the status after the configured attempts; then recovery', async () => {
     const before = await strayAndListing();
     // From here on, an attempt that gets no answer ends after TIMEOUT_S.
-    await startDaemon(TIMEOUT_S);
+    await restartDaemon(TIMEOUT_S);
     await setEntries(root, ['base', 'big', 'limited', 'err-a', 'err-b'].map(entry));
     const mark = front.requests.length;
     front.setMode({ status: 500, body: 'internal error (injected)' });

@@ -20,9 +20,7 @@ import {
   ensureBuilt,
   getProperty,
   makeRoot,
-  spawnDaemon,
-  waitForName,
-  writeConfig,
+  startDaemon,
   type BoundEntry,
   type DaemonProcess,
 } from './daemon-harness.js';
@@ -59,14 +57,12 @@ beforeAll(async () => {
   dir = makeTempDir('fault-roots');
   rootA = await makeRoot(join(dir, 'a'), ENTRIES_A.map(entry));
   rootB = await makeRoot(join(dir, 'b'), ENTRIES_B.map(entry));
-  const config = await writeConfig(join(dir, 'config.ini'), {
+  daemon = await startDaemon(bus, join(dir, 'config.ini'), {
     storePath: sandbox.podman.storePath,
     podmanSocket: sandbox.podman.socketPath,
     roots: [rootA, rootB],
     stateDirectory: join(dir, 'state'),
   });
-  daemon = spawnDaemon(bus, ['--config', config]);
-  await waitForName(bus, daemon);
   const first = await jobEnd(client, await upgrade(bus, '0'));
   expect(first.State, JSON.stringify(first)).toBe('success');
 });

@@ -28,11 +28,9 @@ import {
   getProperty,
   makeRoot,
   rawCall,
-  spawnDaemon,
+  startDaemon,
   startSlowProxy,
   waitForJobEnd,
-  waitForName,
-  writeConfig,
   type DaemonProcess,
   type SlowProxy,
 } from './daemon-harness.js';
@@ -85,14 +83,12 @@ beforeAll(async () => {
     { name: 'secret.image', image: `${proxy.host}/${secret?.name}:${secret?.tag}` },
   ]);
   stateDir = join(dir, 'state');
-  const config = await writeConfig(join(dir, 'config.ini'), {
+  daemon = await startDaemon(bus, join(dir, 'config.ini'), {
     storePath: sandbox.podman.storePath,
     podmanSocket: sandbox.podman.socketPath,
     roots: [root],
     stateDirectory: stateDir,
   });
-  daemon = spawnDaemon(bus, ['--config', config]);
-  await waitForName(bus, daemon);
   client = await connectClient(bus);
   // A finished job for Cancel to aim at (dry run: nothing pulled).
   finishedJob = (

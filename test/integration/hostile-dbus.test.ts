@@ -21,10 +21,8 @@ import {
   getProperty,
   makeRoot,
   rawCall,
-  spawnDaemon,
+  startDaemon,
   waitForJobEnd,
-  waitForName,
-  writeConfig,
   type DaemonProcess,
 } from './daemon-harness.js';
 import {
@@ -55,14 +53,12 @@ beforeAll(async () => {
   bus = await startPrivateBus();
   const dir = makeTempDir('hostile-dbus');
   const root = await makeRoot(join(dir, 'root'), [{ name: 'app.image', image: 'example.org/app:1' }]);
-  const config = await writeConfig(join(dir, 'config.ini'), {
+  daemon = await startDaemon(bus, join(dir, 'config.ini'), {
     storePath: join(dir, 'store'),
     podmanSocket: join(dir, 'no-podman.sock'),
     roots: [root],
     stateDirectory: join(dir, 'state'),
   });
-  daemon = spawnDaemon(bus, ['--config', config]);
-  await waitForName(bus, daemon);
   client = await connectClient(bus);
   // A finished job to aim job-level calls at (it fails: there is no Podman, which is fine here).
   finishedJob = (await rawCall(client, MANAGER_PATH, MANAGER_IFACE, 'Upgrade', 'a{sv}', [{}]))

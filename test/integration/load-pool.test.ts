@@ -23,10 +23,8 @@ import {
   getProperty,
   makeRoot,
   setEntries,
-  spawnDaemon,
+  startDaemon,
   waitForJobEnd,
-  waitForName,
-  writeConfig,
   type BoundEntry,
   type DaemonProcess,
 } from './daemon-harness.js';
@@ -188,15 +186,13 @@ beforeAll(async () => {
   bus = await startPrivateBus();
   const dir = makeTempDir('load-pool');
   root = await makeRoot(join(dir, 'root'), entries.slice(0, PRESENT));
-  const config = await writeConfig(join(dir, 'config.ini'), {
+  daemon = await startDaemon(bus, join(dir, 'config.ini'), {
     storePath: sandbox.podman.storePath,
     podmanSocket: sandbox.podman.socketPath,
     roots: [root],
     stateDirectory: join(dir, 'state'),
     concurrency: CONCURRENCY,
   });
-  daemon = spawnDaemon(bus, ['--config', config]);
-  await waitForName(bus, daemon);
 });
 
 afterAll(async () => {

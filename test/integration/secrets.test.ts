@@ -9,7 +9,7 @@
 // PropertiesChanged/JobRemoved signal, ListBoundImages, and the state directories.
 import { mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import dbus from 'dbus-next';
+import type dbus from 'dbus-next';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir } from '../../scripts/harness/cleanup.js';
 import { startPrivateBus, type PrivateBus } from '../../scripts/harness/dbus-daemon.js';
@@ -22,12 +22,12 @@ import {
   MANAGER_IFACE,
   MANAGER_PATH,
   busctl,
-  connectClient,
   ensureBuilt,
   getProperty,
   spawnDaemon,
   waitForJobEnd,
   waitForName,
+  watchSignals,
   type DaemonProcess,
 } from './daemon-harness.js';
 
@@ -219,21 +219,8 @@ beforeAll(async () => {
   await symlink('/usr/share/containers/systemd/own.image', join(bound, 'own.image'));
   globalAuth = join(dir, 'global-auth.json');
 
-  watcher = await connectClient(bus);
-  await watcher.call(
-    new dbus.Message({
-      destination: 'org.freedesktop.DBus',
-      path: '/org/freedesktop/DBus',
-      interface: 'org.freedesktop.DBus',
-      member: 'AddMatch',
-      signature: 's',
-      body: [`type='signal',sender='${BUS_NAME}'`],
-    }),
-  );
-  watcher.on('message', (msg: dbus.Message) => {
-    if (msg.type === dbus.MessageType.SIGNAL) {
-      signals.push(JSON.stringify(msg.body, (_k, x: unknown) => (typeof x === 'bigint' ? String(x) : x)));
-    }
+  watcher = await watchSignals(bus, (msg) => {
+    signals.push(JSON.stringify(msg.body, (_k, x: unknown) => (typeof x === 'bigint' ? String(x) : x)));
   });
 });
 
