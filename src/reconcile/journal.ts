@@ -1,10 +1,12 @@
 // The journal entries of one reconcile: one function per event, each with its MESSAGE_ID, priority
 // and the fields docs/logging.md promises (src/systemd/message-ids.ts MessageCatalog).
+import { posix } from 'node:path';
 import type { Logger } from '../systemd/log.js';
 import { MessageId } from '../systemd/message-ids.js';
 import type { DiscoveryError } from '../types.js';
 import type { Job } from './job.js';
 import type { WantedImage } from './plan.js';
+import { BOUND_IMAGES_DIR } from '../discovery/discover-root.js';
 
 /** Where a bound image came from, for BOUND_SOURCE= and ROOT=. */
 function sourceFields(w: WantedImage): { boundSource?: string; root?: string } {
@@ -26,10 +28,18 @@ export function logStarted(log: Logger, job: Job, roots: readonly string[]): voi
   });
 }
 
+/**
+ * Where a discovery error is, as a path on the host: the file at fault inside its root, else the
+ * entry of bound-images.d, else the root. Unambiguous when two roots hold the same file.
+ */
+export function discoveryErrorPlace(e: DiscoveryError): string {
+  if (e.file !== undefined) return posix.join(e.root, e.file);
+  if (e.entry !== undefined) return posix.join(e.root, BOUND_IMAGES_DIR, e.entry);
+  return e.root;
+}
+
 export function logDiscoveryError(log: Logger, job: Job, e: DiscoveryError): void {
-  const where = e.file
-    ? `${e.root}${e.file}${e.line ? `:${e.line}` : ''}`
-    : `${e.root} ${e.entry ?? ''}`.trim();
+  const where = `${discoveryErrorPlace(e)}${e.file !== undefined && e.line ? `:${e.line}` : ''}`;
   log.warning(`${where}: ${e.message}`, {
     messageId: MessageId.DiscoveryError,
     jobId: job.id,

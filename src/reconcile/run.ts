@@ -73,7 +73,7 @@ export async function runReconcile(job: Job, deps: RunDeps): Promise<void> {
       if (!d.readable) unreadable.push(d.root);
       for (const e of d.errors) {
         discoveryErrors += 1;
-        job.addError(e.file ?? e.entry ?? d.root, e.message);
+        job.addError(journal.discoveryErrorPlace(e), e.message);
         journal.logDiscoveryError(log, job, e);
       }
     }

@@ -150,8 +150,8 @@ describe('a configured root that disappears or cannot be read between two reconc
         await c.breakIt();
         const job = await jobEnd(client, await upgrade(bus, '0'));
         said[c.what] = `${job.Result} | ${JSON.stringify(job.Errors)} | GcSkipped: ${job.GcSkipped}`;
-        // The job names the root (or the path inside it); the journal line names it on the host.
-        const error = job.Errors.find(([subject]) => subject === (c.inRoot || rootA));
+        // The job and the journal line both name the root (or the path inside it) on the host.
+        const error = job.Errors.find(([subject]) => subject === `${rootA}${c.inRoot}`);
         expect(error?.[1], JSON.stringify(job)).toMatch(c.error);
         const line = daemon
           .stderr()
