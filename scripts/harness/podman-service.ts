@@ -38,6 +38,8 @@ export interface PodmanServiceOptions {
   /** `host:port` of registries to reach over plain HTTP. Fixed at service start. */
   insecureRegistries?: string[];
   storageDriver?: StorageDriver;
+  /** More global flags of the service, e.g. `['--storage-opt', 'additionalimagestore=DIR']`. */
+  extraArgs?: string[];
 }
 
 /** A podman CLI on a temp store of its own, e.g. a consumer of the bound store. */
@@ -114,7 +116,13 @@ export async function startPodmanService(opts: PodmanServiceOptions = {}): Promi
   const dir = makeTempDir('pod');
   try {
     const driver = opts.storageDriver ?? 'overlay';
-    const cli = await makeCli(dir, join(dir, 'store'), driver, opts.insecureRegistries ?? []);
+    const cli = await makeCli(
+      dir,
+      join(dir, 'store'),
+      driver,
+      opts.insecureRegistries ?? [],
+      opts.extraArgs ?? [],
+    );
     const socketPath = join(dir, 'podman.sock');
     const proc = spawnService(
       'podman',

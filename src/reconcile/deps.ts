@@ -16,7 +16,7 @@ export interface RunDepsOptions {
 
 async function loadRunDeps(o: RunDepsOptions): Promise<RunDeps> {
   const { config } = o;
-  const [{ StoreClient }, { ListingCache }, { servedRoot }, { discoverRoots, expandRoots }, auth] =
+  const [{ StoreClient }, { ListingCache }, { ServedRoot }, { discoverRoots, expandRoots }, auth] =
     await Promise.all([
       import('../store/podman-client.js'),
       import('../store/listing-cache.js'),
@@ -26,6 +26,7 @@ async function loadRunDeps(o: RunDepsOptions): Promise<RunDeps> {
     ]);
   const client = new StoreClient({ socketPath: config.storage.podmanSocket });
   const listing = new ListingCache(config.storage.path, () => client.listImages());
+  const served = new ServedRoot(client, config.storage.path);
   /** Our own changes move the store's key anyway; forgetting the listing as well costs nothing. */
   const changing =
     <A extends unknown[], R>(call: (...args: A) => Promise<R>) =>
@@ -40,7 +41,7 @@ async function loadRunDeps(o: RunDepsOptions): Promise<RunDeps> {
   return {
     ...staticRunDeps(o),
     store: {
-      storeRoot: () => servedRoot(client, config.storage.path, listing.lastSeenImageId),
+      storeRoot: () => served.root(listing.lastSeenImageId),
       listImages: () => listing.listImages(),
       imageId: (reference) => client.imageId(reference),
       pull: changing((reference: string, opts: Parameters<typeof client.pull>[1]) =>

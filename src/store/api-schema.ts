@@ -108,6 +108,24 @@ export function parseOverlayRoot(json: unknown, ref: string): string | null {
   return OVERLAY_UPPER.exec(upper)?.[1] ?? null;
 }
 
+/**
+ * Whether the libpod listing filtered by `id` shows that image as one of the service's own store, not
+ * one read from an additional (read-only) image store: present, and `ReadOnly` absent or false.
+ */
+export function parseOwnImage(json: unknown, id: string): boolean {
+  const call = 'GET /libpod/images/json';
+  if (!Array.isArray(json)) throw bad(call, 'not a JSON array');
+  const hex = IMAGE_ID.exec(id)?.[1];
+  for (const [i, raw] of json.entries()) {
+    if (!isObject(raw)) throw bad(call, `image ${i} is not an object`);
+    if (IMAGE_ID.exec(typeof raw.Id === 'string' ? raw.Id : '')?.[1] !== hex) continue;
+    if (raw.ReadOnly === undefined || raw.ReadOnly === null) return true;
+    if (typeof raw.ReadOnly !== 'boolean') throw bad(call, `image ${i}.ReadOnly is not a boolean`);
+    return !raw.ReadOnly;
+  }
+  return false;
+}
+
 /** One progress line: the event, and the failure text when the line reports one. */
 export interface ProgressLine {
   event: PullProgressEvent;

@@ -9,7 +9,13 @@
 import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import type DockerModem from 'docker-modem';
-import { parseImageInspect, parseOverlayRoot, parseImageList, parseInfo } from './api-schema.js';
+import {
+  parseImageInspect,
+  parseImageList,
+  parseInfo,
+  parseOverlayRoot,
+  parseOwnImage,
+} from './api-schema.js';
 import { registryAuthConfig, splitReference } from './auth.js';
 import { classifyPullFailure, connectionError, PullError, StoreError } from './errors.js';
 import { readProgress } from './progress-stream.js';
@@ -100,6 +106,23 @@ export class StoreClient {
   async info(): Promise<StoreInfo> {
     const json = await this.call('GET /info', { path: '/info', method: 'GET', statusCodes: { 200: true } });
     return parseInfo(json);
+  }
+
+  /**
+   * Whether the service keeps image `id` in its own store, not in an additional read-only image
+   * store (one filtered libpod listing, a few ms): an overlay path alone cannot tell the two apart.
+   */
+  async ownsImage(id: string): Promise<boolean> {
+    const what = 'GET /libpod/images/json';
+    StoreClient.checkRef(what, id);
+    const json = await this.call(what, {
+      // libpod routes need a version; 4.0.0 is the oldest whose listing reports ReadOnly.
+      path: '/v4.0.0/libpod/images/json?',
+      method: 'GET',
+      options: { filters: { id: [id.replace(/^sha256:/, '')] } },
+      statusCodes: { 200: true },
+    });
+    return parseOwnImage(json, id);
   }
 
   /** Every image of the store with its names and repo digests, in one call (GET /images/json). */

@@ -1,4 +1,4 @@
-// servedRoot's decision (the probe may only confirm; anything else asks GET /info) and the parsing of
+// ServedRoot's decision (the probe may only confirm; anything else asks GET /info) and the parsing of
 // the overlay store directory out of an inspected image. The real services are in
 // test/integration/reconcile-store-identity.test.ts and reconcile-api-calls.test.ts.
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 
-import { parseOverlayRoot } from './api-schema.js';
-import { servedRoot, type RootSources } from './served-root.js';
+import { parseOverlayRoot, parseOwnImage } from './api-schema.js';
+import { ServedRoot, type RootSources } from './served-root.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bound-imaged-served-root-'));
 const store = join(dir, 'store');
@@ -15,50 +15,84 @@ mkdirSync(store);
 const LAYER = 'a'.repeat(64);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function sources(probe: string | null | Error, info = '/var/lib/containers/storage') {
+interface Fake {
+  probe?: string | null | Error;
+  owned?: boolean;
+  info?: string;
+  version?: string;
+}
+
+/** Sources answering as told, and the calls they got. */
+function sources(f: Fake) {
   const calls: string[] = [];
   const s: RootSources = {
     async info() {
       calls.push('info');
-      return { rootDir: info };
+      return { rootDir: f.info ?? '/var/lib/containers/storage', version: f.version ?? '4.3.1' };
     },
     async overlayRootOf(id) {
-      calls.push(`probe ${id}`);
-      if (probe instanceof Error) throw probe;
-      return probe;
+      calls.push(`inspect ${id}`);
+      if (f.probe instanceof Error) throw f.probe;
+      return f.probe ?? null;
+    },
+    async ownsImage(id) {
+      calls.push(`owns ${id}`);
+      return f.owned ?? true;
     },
   };
   return { s, calls };
 }
 
-describe('servedRoot', () => {
-  test('an image in the expected store confirms it without GET /info', async () => {
-    const { s, calls } = sources(store);
-    expect(await servedRoot(s, store, 'sha256:x')).toBe(store);
-    expect(calls).toEqual(['probe sha256:x']);
+/** A ServedRoot that has made its first GET /info (answering the expected store). */
+async function warmed(f: Fake) {
+  const { s, calls } = sources({ ...f, info: f.info ?? store });
+  const served = new ServedRoot(s, store);
+  expect(await served.root(undefined)).toBe(f.info ?? store);
+  calls.length = 0;
+  return { served, calls };
+}
+
+describe('ServedRoot', () => {
+  test('the first call of a process asks GET /info, even with an image to probe', async () => {
+    const { s, calls } = sources({ probe: store, info: store });
+    expect(await new ServedRoot(s, store).root('sha256:x')).toBe(store);
+    expect(calls).toEqual(['info']);
+  });
+
+  test('then an image of its own in the expected store confirms it without GET /info', async () => {
+    const { served, calls } = await warmed({ probe: store });
+    expect(await served.root('sha256:x')).toBe(store);
+    expect(calls.sort()).toEqual(['inspect sha256:x', 'owns sha256:x']);
   });
 
   test('the same directory through a symbolic link confirms it too', async () => {
     const link = join(dir, 'link');
     symlinkSync(dir, link);
-    const { s, calls } = sources(join(link, 'store'));
-    expect(await servedRoot(s, store, 'sha256:x')).toBe(join(link, 'store'));
-    expect(calls).toEqual(['probe sha256:x']);
+    const { served, calls } = await warmed({ probe: join(link, 'store') });
+    expect(await served.root('sha256:x')).toBe(join(link, 'store'));
+    expect(calls).not.toContain('info');
   });
 
-  test.each([
-    ['another directory', '/var/lib/containers/storage'],
-    ['no such image, or another driver', null],
-    ['a failed probe', new Error('GET /images/sha256:x/json: socket hang up')],
-  ])('%s: GET /info decides', async (_what, probe) => {
-    const { s, calls } = sources(probe);
-    expect(await servedRoot(s, store, 'sha256:x')).toBe('/var/lib/containers/storage');
-    expect(calls).toEqual(['probe sha256:x', 'info']);
+  test.each<[string, Fake]>([
+    ['another directory', { probe: '/var/lib/containers/storage' }],
+    ['no such image, or another driver', { probe: null }],
+    ['an image read from an additional image store', { probe: store, owned: false }],
+    ['a failed probe', { probe: new Error('GET /images/sha256:x/json: socket hang up') }],
+  ])('%s: GET /info decides', async (_what, f) => {
+    const { served, calls } = await warmed(f);
+    expect(await served.root('sha256:x')).toBe(store);
+    expect(calls).toContain('info');
   });
 
   test('nothing to probe with: GET /info', async () => {
-    const { s, calls } = sources(store, store);
-    expect(await servedRoot(s, store, undefined)).toBe(store);
+    const { served, calls } = await warmed({ probe: store });
+    expect(await served.root(undefined)).toBe(store);
+    expect(calls).toEqual(['info']);
+  });
+
+  test('a Podman older than 4 (no ReadOnly in its listing) is always asked GET /info', async () => {
+    const { served, calls } = await warmed({ probe: store, version: '3.4.4' });
+    expect(await served.root('sha256:x')).toBe(store);
     expect(calls).toEqual(['info']);
   });
 });
@@ -91,5 +125,24 @@ describe('parseOverlayRoot', () => {
   ])('a malformed %s is an error naming the call and the field', (_what, driver, error) => {
     expect(() => parseOverlayRoot(inspect(driver), 'sha256:x')).toThrow(error);
     expect(() => parseOverlayRoot(inspect(driver), 'sha256:x')).toThrow(/GET \/images\/sha256:x\/json/);
+  });
+});
+
+describe('parseOwnImage', () => {
+  const id = `sha256:${LAYER}`;
+  test("an image of the service's own store: listed, ReadOnly absent or false", () => {
+    expect(parseOwnImage([{ Id: LAYER }], id)).toBe(true);
+    expect(parseOwnImage([{ Id: LAYER, ReadOnly: false }], id)).toBe(true);
+  });
+
+  test('read from an additional image store, or not listed at all: not its own', () => {
+    expect(parseOwnImage([{ Id: LAYER, ReadOnly: true }], id)).toBe(false);
+    expect(parseOwnImage([], id)).toBe(false);
+    expect(parseOwnImage([{ Id: 'b'.repeat(64) }], id)).toBe(false);
+  });
+
+  test('a malformed answer is an error naming the call and the field', () => {
+    expect(() => parseOwnImage({}, id)).toThrow(/GET \/libpod\/images\/json: .*not a JSON array/);
+    expect(() => parseOwnImage([{ Id: LAYER, ReadOnly: 'no' }], id)).toThrow(/ReadOnly is not a boolean/);
   });
 });

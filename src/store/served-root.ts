@@ -1,14 +1,19 @@
-// servedRoot: which store directory the Podman service behind the socket serves, the answer the
-// store identity check needs before anything is pulled or removed. GET /info gives it but costs
-// ~250 ms on Podman 4.3 (it runs helper binaries, whatever the store's size); inspecting one image
-// seen in an earlier listing costs ~2 ms and names the same directory through the image's overlay
-// layer path. The probe may only confirm the expected store: when it is not conclusive (no image to
-// ask about, the image is gone, another driver) or names another directory, GET /info decides.
+// ServedRoot: which store directory the Podman service behind the socket serves, the answer the
+// store identity check needs before anything is pulled or removed. GET /info gives it
+// (DockerRootDir) but costs ~250 ms on Podman 4.3, whatever the store holds (it runs helper binaries).
+// Two calls of a few ms can prove the same about an image seen in an earlier listing: its top
+// layer lies in the expected directory (inspect, GraphDriver.Data.UpperDir), and the service keeps it
+// in its own store, not in an additional read-only image store (the filtered libpod listing's
+// ReadOnly) — without the second, a service on another store that reads ours as an additional image
+// store would pass. The probe may only confirm: it is tried only after a GET /info in this process
+// showed a Podman that reports ReadOnly (4.0 or later), and anything inconclusive (no image to ask
+// about, the image gone, another driver, another directory, read-only, a failed call) asks GET /info.
 import { realpath } from 'node:fs/promises';
 
 export interface RootSources {
-  info(): Promise<{ rootDir: string }>;
+  info(): Promise<{ rootDir: string; version: string }>;
   overlayRootOf(id: string): Promise<string | null>;
+  ownsImage(id: string): Promise<boolean>;
 }
 
 /** Both paths with symbolic links resolved (as given when a path cannot be resolved). */
@@ -17,15 +22,33 @@ export async function sameDirectory(a: string, b: string): Promise<boolean> {
   return x === y;
 }
 
-/** The store directory the service serves: probed through `probeId` when that confirms `expected`. */
-export async function servedRoot(
-  sources: RootSources,
-  expected: string,
-  probeId: string | undefined,
-): Promise<string> {
-  if (probeId !== undefined) {
-    const probed = await sources.overlayRootOf(probeId).catch(() => null);
-    if (probed !== null && (await sameDirectory(probed, expected))) return probed;
+/** The first number of a version string ("4.3.1" → 4); NaN when there is none. */
+function major(version: string): number {
+  return Number(/^v?(\d+)\./.exec(version)?.[1] ?? NaN);
+}
+
+export class ServedRoot {
+  /** Set by the last GET /info: whether that Podman lists ReadOnly (the probe depends on it). */
+  private probeTrusted = false;
+
+  constructor(
+    private readonly sources: RootSources,
+    private readonly expected: string,
+  ) {}
+
+  /** The store directory the service serves; `probeId` is an image an earlier listing had. */
+  async root(probeId: string | undefined): Promise<string> {
+    if (probeId !== undefined && this.probeTrusted) {
+      const confirmed = await this.probe(probeId).catch(() => null);
+      if (confirmed !== null) return confirmed;
+    }
+    const info = await this.sources.info();
+    this.probeTrusted = major(info.version) >= 4;
+    return info.rootDir;
   }
-  return (await sources.info()).rootDir;
+
+  private async probe(id: string): Promise<string | null> {
+    const [probed, owned] = await Promise.all([this.sources.overlayRootOf(id), this.sources.ownsImage(id)]);
+    return probed !== null && owned && (await sameDirectory(probed, this.expected)) ? probed : null;
+  }
 }

@@ -156,9 +156,11 @@ describe('the calls a reconcile makes to the Podman API', () => {
     expect((await listings(() => reconcile(config, newJob(), daemon))).listed).toBe(1);
     const noop = await listings(() => reconcile(config, newJob(), daemon));
     expect(noop.listed).toBe(0);
-    // The store is confirmed by inspecting one image seen before (~2 ms), not by GET /info (~250 ms).
+    // The store is confirmed through one image seen before (inspect + filtered listing, a few ms),
+    // not by GET /info (~250 ms).
     expect(api.calls.filter((c) => c === 'GET /info')).toEqual([]);
     expect(api.calls.filter((c) => /^GET \/images\/sha256:[0-9a-f]{64}\/json$/.test(c))).toHaveLength(1);
+    expect(api.calls.filter((c) => c === 'GET /libpod/images/json')).toHaveLength(1);
     expect(noop.run.snap.pulled).toEqual([]);
 
     // Removed behind the daemon's back: the next run lists again and pulls it back.

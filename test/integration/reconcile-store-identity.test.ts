@@ -5,11 +5,13 @@
 // and the registry is never asked for anything. Also when the daemon confirms its store the cheap
 // way (inspecting an image it listed before) and the other store holds that very image.
 import { symlink, unlink } from 'node:fs/promises';
+import { globalAgent } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MadeImage, PodmanService, Sandbox } from '../../scripts/harness/index.js';
 import { makeTempDir, releaseDir, startPodmanService, startSandbox } from '../../scripts/harness/index.js';
 import type { RunDeps } from '../../src/reconcile/run.js';
+import { StoreClient } from '../../src/store/podman-client.js';
 import {
   imageUnit,
   listStore,
@@ -134,6 +136,54 @@ describe('store identity', () => {
       expect(run.snap.removed).toEqual([]);
       expect(await listStore(other)).toEqual(theirsBefore);
     } finally {
+      await own.stop();
+    }
+  });
+
+  it('refuses a service on another store that reads ours as an additional image store, though the probed image looks like ours', async () => {
+    // The trap of the cheap store probe: such a service answers an inspect of one of our images with
+    // a layer path inside our store. Only its libpod listing (ReadOnly) tells the image is not its own.
+    const own = await startPodmanService({ insecureRegistries: [sb.registry.host] });
+    let reader: PodmanService | undefined;
+    try {
+      const socket = join(dir, 'podman-reader-link.sock');
+      await symlink(own.socketPath, socket);
+      const config = testConfig({
+        storePath: own.storePath,
+        socketPath: socket,
+        roots: [root],
+        authFile: join(dir, 'no-auth.json'),
+      });
+      const daemon: { deps?: RunDeps } = {};
+      expect((await reconcile(config, newJob(), daemon)).snap.pulled).toEqual([missing.reference]);
+      expect((await reconcile(config, newJob(), daemon)).snap.state).toBe('success');
+      const ours = await listStore(own);
+
+      reader = await startPodmanService({
+        insecureRegistries: [sb.registry.host],
+        extraArgs: ['--storage-opt', `additionalimagestore=${own.storePath}`],
+      });
+      await reader.podman(['pull', '--quiet', '--tls-verify=false', theirs.reference]);
+      const probed = new StoreClient({ socketPath: reader.socketPath });
+      expect(await probed.overlayRootOf(ours[0]!.id)).toBe(own.storePath);
+      expect(await probed.ownsImage(ours[0]!.id)).toBe(false);
+      const readerOwn = await reader.podman(['images', '--format', '{{.Repository}}:{{.Tag}} {{.ReadOnly}}']);
+
+      await unlink(socket);
+      await symlink(reader.socketPath, socket);
+      // The old service's idle keep-alive connection goes, as it would when that service stops.
+      globalAgent.destroy();
+
+      const run = await reconcile(config, newJob(), daemon);
+      expect(run.snap.state).toBe('failed');
+      expect(run.snap.result).toContain(`serves ${reader.storePath}, not the configured store`);
+      expect(run.snap.removed).toEqual([]);
+      const after = await reader.podman(['images', '--format', '{{.Repository}}:{{.Tag}} {{.ReadOnly}}']);
+      expect(after.stdout).toBe(readerOwn.stdout);
+      expect(after.stdout).toContain(theirs.reference);
+      expect(await listStore(own)).toEqual(ours);
+    } finally {
+      await reader?.stop();
       await own.stop();
     }
   });
