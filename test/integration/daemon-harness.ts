@@ -245,10 +245,14 @@ export async function connectClient(bus: PrivateBus): Promise<dbus.MessageBus> {
   return client;
 }
 
-/** A client connection that hands every signal the daemon sends to `onSignal`. Disconnect it when done. */
+/**
+ * A client connection that hands every signal the daemon sends (or only those named `member`) to
+ * `onSignal`. Disconnect it when done.
+ */
 export async function watchSignals(
   bus: PrivateBus,
   onSignal: (msg: dbus.Message) => void,
+  member?: string,
 ): Promise<dbus.MessageBus> {
   const client = await connectClient(bus);
   await client.call(
@@ -258,11 +262,12 @@ export async function watchSignals(
       interface: 'org.freedesktop.DBus',
       member: 'AddMatch',
       signature: 's',
-      body: [`type='signal',sender='${BUS_NAME}'`],
+      body: [`type='signal',sender='${BUS_NAME}'${member === undefined ? '' : `,member='${member}'`}`],
     }),
   );
   client.on('message', (msg: dbus.Message) => {
-    if (msg.type === dbus.MessageType.SIGNAL) onSignal(msg);
+    if (msg.type === dbus.MessageType.SIGNAL && (member === undefined || msg.member === member))
+      onSignal(msg);
   });
   return client;
 }

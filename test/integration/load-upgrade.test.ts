@@ -9,7 +9,7 @@
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import dbus from 'dbus-next';
+import type dbus from 'dbus-next';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir } from '../../scripts/harness/cleanup.js';
 import { startPrivateBus, type PrivateBus } from '../../scripts/harness/dbus-daemon.js';
@@ -30,6 +30,7 @@ import {
   startSlowProxy,
   waitForJobEnd,
   waitForName,
+  watchSignals,
   writeConfig,
   type DaemonProcess,
   type SlowProxy,
@@ -162,23 +163,15 @@ beforeAll(async () => {
     ],
   });
   await waitForName(bus, daemon);
-  watcher = await connectClient(bus);
-  await watcher.call(
-    new dbus.Message({
-      destination: 'org.freedesktop.DBus',
-      path: '/org/freedesktop/DBus',
-      interface: 'org.freedesktop.DBus',
-      member: 'AddMatch',
-      signature: 's',
-      body: [`type='signal',sender='${BUS_NAME}',member='JobRemoved'`],
-    }),
+  watcher = await watchSignals(
+    bus,
+    (msg) => {
+      const [path, result] = msg.body as [string, string];
+      removed.set(path, result);
+      removedWaiters.get(path)?.(result);
+    },
+    'JobRemoved',
   );
-  watcher.on('message', (msg: dbus.Message) => {
-    if (msg.type !== dbus.MessageType.SIGNAL || msg.member !== 'JobRemoved') return;
-    const [path, result] = msg.body as [string, string];
-    removed.set(path, result);
-    removedWaiters.get(path)?.(result);
-  });
 });
 
 afterAll(async () => {

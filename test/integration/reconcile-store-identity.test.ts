@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MadeImage, PodmanService, Sandbox } from '../../scripts/harness/index.js';
 import { makeTempDir, releaseDir, startPodmanService, startSandbox } from '../../scripts/harness/index.js';
+import type { Config } from '../../src/config/index.js';
 import type { RunDeps } from '../../src/reconcile/run.js';
 import { StoreClient } from '../../src/store/podman-client.js';
 import {
@@ -53,6 +54,29 @@ afterAll(async () => {
   await sb?.stop();
   if (dir) releaseDir(dir);
 });
+
+/**
+ * A daemon's dependencies (kept across runs) on `own`'s store, reached through a symbolic link to its
+ * socket that a test can point elsewhere; two reconciles done: one pulled, one no-op, so the daemon
+ * has listed its store and knows it by an image.
+ */
+async function daemonOnLinkedSocket(
+  own: PodmanService,
+  name: string,
+): Promise<{ socket: string; config: Config; daemon: { deps?: RunDeps } }> {
+  const socket = join(dir, name);
+  await symlink(own.socketPath, socket);
+  const config = testConfig({
+    storePath: own.storePath,
+    socketPath: socket,
+    roots: [root],
+    authFile: join(dir, 'no-auth.json'),
+  });
+  const daemon: { deps?: RunDeps } = {};
+  expect((await reconcile(config, newJob(), daemon)).snap.pulled).toEqual([missing.reference]);
+  expect((await reconcile(config, newJob(), daemon)).snap.state).toBe('success');
+  return { socket, config, daemon };
+}
 
 describe('store identity', () => {
   it('refuses a socket whose service serves another store, and changes neither store', async () => {
@@ -109,17 +133,7 @@ describe('store identity', () => {
     // a link, so the service can be stopped and the link pointed at the other store's service.
     const own = await startPodmanService({ insecureRegistries: [sb.registry.host] });
     try {
-      const socket = join(dir, 'podman-link.sock');
-      await symlink(own.socketPath, socket);
-      const config = testConfig({
-        storePath: own.storePath,
-        socketPath: socket,
-        roots: [root],
-        authFile: join(dir, 'no-auth.json'),
-      });
-      const daemon: { deps?: RunDeps } = {};
-      expect((await reconcile(config, newJob(), daemon)).snap.pulled).toEqual([missing.reference]);
-      expect((await reconcile(config, newJob(), daemon)).snap.state).toBe('success');
+      const { socket, config, daemon } = await daemonOnLinkedSocket(own, 'podman-link.sock');
 
       // The other store now holds the very image the daemon knows its own store by.
       await other.podman(['pull', '--quiet', '--tls-verify=false', missing.reference]);
@@ -146,17 +160,7 @@ describe('store identity', () => {
     const own = await startPodmanService({ insecureRegistries: [sb.registry.host] });
     let reader: PodmanService | undefined;
     try {
-      const socket = join(dir, 'podman-reader-link.sock');
-      await symlink(own.socketPath, socket);
-      const config = testConfig({
-        storePath: own.storePath,
-        socketPath: socket,
-        roots: [root],
-        authFile: join(dir, 'no-auth.json'),
-      });
-      const daemon: { deps?: RunDeps } = {};
-      expect((await reconcile(config, newJob(), daemon)).snap.pulled).toEqual([missing.reference]);
-      expect((await reconcile(config, newJob(), daemon)).snap.state).toBe('success');
+      const { socket, config, daemon } = await daemonOnLinkedSocket(own, 'podman-reader-link.sock');
       const ours = await listStore(own);
 
       reader = await startPodmanService({
