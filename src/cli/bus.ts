@@ -178,6 +178,16 @@ export async function connectSystemBus(): Promise<BusClient> {
     });
   }
 
+  const getAllMessage = (path: string, iface: string): Message =>
+    new dbus.Message({
+      destination: BUS_NAME,
+      path,
+      interface: PROPERTIES_INTERFACE,
+      member: 'GetAll',
+      signature: 's',
+      body: [iface],
+    });
+
   return {
     async call(path, iface, member, signature, body) {
       const msg = new dbus.Message({
@@ -191,26 +201,12 @@ export async function connectSystemBus(): Promise<BusClient> {
       return Array.isArray(reply.body) ? reply.body : [];
     },
     async getAll(path, iface) {
-      const msg = new dbus.Message({
-        destination: BUS_NAME,
-        path,
-        interface: PROPERTIES_INTERFACE,
-        member: 'GetAll',
-        signature: 's',
-        body: [iface],
-      });
+      const msg = getAllMessage(path, iface);
       const reply = await rawCall(msg, `reading the properties of ${path}`);
       return reply.body?.[0];
     },
     async getAllInOrder(path, iface, apply) {
-      const msg = new dbus.Message({
-        destination: BUS_NAME,
-        path,
-        interface: PROPERTIES_INTERFACE,
-        member: 'GetAll',
-        signature: 's',
-        body: [iface],
-      });
+      const msg = getAllMessage(path, iface);
       const serial = bus.newSerial();
       msg.serial = serial;
       let applyError: unknown = null;

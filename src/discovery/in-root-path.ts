@@ -28,29 +28,28 @@ export class InRootError extends Error {
   }
 }
 
+/** The promise `map` holds for `key`, made by `make` on first use (a rejection is kept, not thrown early). */
+function memo<T>(map: Map<string, Promise<T>>, key: string, make: (key: string) => Promise<T>): Promise<T> {
+  let found = map.get(key);
+  if (found === undefined) {
+    found = make(key);
+    found.catch(() => undefined);
+    map.set(key, found);
+  }
+  return found;
+}
+
 /** Memoized lstat/readlink for one discovery run: many entries share their directories. */
 export class FsCache {
   private readonly stats = new Map<string, Promise<Stats>>();
   private readonly links = new Map<string, Promise<string>>();
 
   lstat(hostPath: string): Promise<Stats> {
-    let found = this.stats.get(hostPath);
-    if (found === undefined) {
-      found = lstat(hostPath);
-      found.catch(() => undefined);
-      this.stats.set(hostPath, found);
-    }
-    return found;
+    return memo(this.stats, hostPath, (p) => lstat(p));
   }
 
   readlink(hostPath: string): Promise<string> {
-    let found = this.links.get(hostPath);
-    if (found === undefined) {
-      found = readlink(hostPath);
-      found.catch(() => undefined);
-      this.links.set(hostPath, found);
-    }
-    return found;
+    return memo(this.links, hostPath, (p) => readlink(p));
   }
 }
 
