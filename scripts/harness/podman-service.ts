@@ -77,7 +77,11 @@ async function writeConfig(
   };
 }
 
-async function makeCli(
+/**
+ * The private configuration of a podman on store `root` (registries.conf with `insecure`,
+ * containers.conf, storage.conf, an empty auth file, all in `dir`) and the CLI that uses it.
+ */
+export async function makePodmanCli(
   dir: string,
   root: string,
   driver: StorageDriver,
@@ -116,7 +120,7 @@ export async function startPodmanService(opts: PodmanServiceOptions = {}): Promi
   const dir = makeTempDir('pod');
   try {
     const driver = opts.storageDriver ?? 'overlay';
-    const cli = await makeCli(
+    const cli = await makePodmanCli(
       dir,
       join(dir, 'store'),
       driver,
@@ -163,7 +167,7 @@ export async function startPodmanCli(
 ): Promise<PodmanConsumer> {
   const dir = makeTempDir(opts.prefix ?? 'cli');
   try {
-    const cli = await makeCli(
+    const cli = await makePodmanCli(
       dir,
       join(dir, 'store'),
       opts.storageDriver ?? 'overlay',

@@ -5,23 +5,16 @@
 // (cancel, interrupt, the daemon dying) is in cli-follow.test.ts.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTempDir } from '../../scripts/harness/cleanup.js';
-import { startPrivateBus, type PrivateBus } from '../../scripts/harness/dbus-daemon.js';
-import { freePort, startSandbox, type MadeImage, type Sandbox } from '../../scripts/harness/index.js';
+import type { PrivateBus } from '../../scripts/harness/dbus-daemon.js';
+import { freePort, type MadeImage, type Sandbox } from '../../scripts/harness/index.js';
 import { waitUntil } from '../../scripts/harness/proc.js';
 import { cli, cliOnTerminal, lines, type CliResult } from './cli-harness.js';
-import {
-  NOBODY,
-  ensureBuilt,
-  makeRoot,
-  setEntries,
-  startDaemon,
-  type DaemonProcess,
-} from './daemon-harness.js';
+import { NOBODY, makeRoot, setEntries } from './daemon-harness.js';
+import { storeNames } from './reconcile-harness.js';
+import { startUpgradeFixture, type UpgradeFixture } from './upgrade-fixture.js';
 
 let sandbox: Sandbox;
 let bus: PrivateBus;
-let daemon: DaemonProcess;
 let dir: string;
 let root: string;
 let app: MadeImage;
@@ -32,37 +25,15 @@ function run(args: string[], opts: { uid?: number; cwd?: string } = {}): Promise
   return cli(args, { env: bus.env(), ...opts });
 }
 
-async function storeNames(): Promise<string[]> {
-  const { stdout } = await sandbox.podman.podman(['images', '--format', '{{.Repository}}:{{.Tag}}']);
-  return lines(stdout).filter((l) => !l.startsWith('<none>'));
-}
+let fixture: UpgradeFixture | undefined;
 
 beforeAll(async () => {
-  await ensureBuilt();
-  sandbox = await startSandbox();
-  [app, db, extra] = (await sandbox.makeImages([
-    { name: 'app' },
-    { name: 'db', layers: 2 },
-    { name: 'extra' },
-  ])) as [MadeImage, MadeImage, MadeImage];
-  bus = await startPrivateBus();
-  dir = makeTempDir('cli-upgrade');
-  root = await makeRoot(join(dir, 'root'), [
-    { name: 'app.image', image: app.reference },
-    { name: 'db.container', image: db.reference },
-  ]);
-  daemon = await startDaemon(bus, join(dir, 'config.ini'), {
-    storePath: sandbox.podman.storePath,
-    podmanSocket: sandbox.podman.socketPath,
-    roots: [root],
-    stateDirectory: join(dir, 'state'),
-  });
+  fixture = await startUpgradeFixture('cli-upgrade');
+  ({ sandbox, bus, dir, root, app, db, extra } = fixture);
 });
 
 afterAll(async () => {
-  await daemon?.stop();
-  await bus?.stop();
-  await sandbox?.stop();
+  await fixture?.stop();
 });
 
 describe('before the first reconcile', () => {
@@ -116,7 +87,7 @@ describe('upgrade in a pipe', () => {
     }
     expect(out.at(-1)).toBe('success');
     expect(r.stdout).not.toContain('\u001b'); // no terminal escapes in a pipe
-    expect((await storeNames()).sort()).toEqual([app.reference, db.reference].sort());
+    expect((await storeNames(sandbox.podman)).sort()).toEqual([app.reference, db.reference].sort());
   });
 
   it('status and list then show the result, as text and JSON', async () => {
@@ -166,21 +137,21 @@ describe('upgrade options', () => {
     expect(r.code).toBe(0);
     expect(lines(r.stdout)).toContain(`would remove ${db.reference}`);
     expect(lines(r.stdout).at(-1)).toBe('success');
-    expect(await storeNames()).toContain(db.reference);
+    expect(await storeNames(sandbox.podman)).toContain(db.reference);
   });
 
   it('--no-gc keeps it and says why GC was skipped', async () => {
     const r = await run(['upgrade', '--no-gc']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^gc skipped: .+$/m);
-    expect(await storeNames()).toContain(db.reference);
+    expect(await storeNames(sandbox.podman)).toContain(db.reference);
   });
 
   it('a plain upgrade then removes it', async () => {
     const r = await run(['upgrade']);
     expect(r.code).toBe(0);
     expect(lines(r.stdout)).toContain(`removed ${db.reference}`);
-    expect(await storeNames()).toEqual([app.reference]);
+    expect(await storeNames(sandbox.podman)).toEqual([app.reference]);
   });
 
   it('--root (relative to the working directory) reconciles towards that root too', async () => {
@@ -189,7 +160,7 @@ describe('upgrade options', () => {
     expect(r.code).toBe(0);
     expect(lines(r.stdout)).toContain(`pulled ${extra.reference}`);
     expect(lines(r.stdout)).toContain(`pulled ${app.reference}`); // always: pulled again
-    expect(await storeNames()).toContain(extra.reference);
+    expect(await storeNames(sandbox.podman)).toContain(extra.reference);
     expect((await run(['status'])).stdout).toContain(`Roots:          ${root} ${join(dir, 'staged')}\n`);
   });
 
@@ -229,7 +200,7 @@ describe('upgrade on a terminal', () => {
     expect(r.stdout).toContain('\u001b['); // drawn with terminal escapes
     expect(r.stdout).toContain(`pulled ${app.reference}\r\n`);
     expect(r.stdout).toMatch(/success \(1 image pulled, 0 removed\)\r\n$/);
-    expect(await storeNames()).toContain(app.reference);
+    expect(await storeNames(sandbox.podman)).toContain(app.reference);
   });
 });
 

@@ -170,32 +170,31 @@ export async function startDaemon(bus: PrivateBus, file: string, c: DaemonConfig
   return daemon;
 }
 
+/** NameHasOwner for the daemon's name: true only when busctl answers `b true`. */
+export async function nameHasOwner(bus: PrivateBus): Promise<boolean> {
+  const r = await busctl(bus, [
+    'call',
+    'org.freedesktop.DBus',
+    '/org/freedesktop/DBus',
+    'org.freedesktop.DBus',
+    'NameHasOwner',
+    's',
+    BUS_NAME,
+  ]);
+  return r.stdout.trim() === 'b true';
+}
+
 /** Waits until `name` has an owner on the bus (the daemon owns its name only when it is ready). */
 export async function waitForName(
   bus: PrivateBus,
   daemon: DaemonProcess | null,
   timeoutMs = 20_000,
 ): Promise<void> {
-  await waitUntil(
-    `${BUS_NAME} on ${bus.address}`,
-    async () => {
-      const r = await busctl(bus, [
-        'call',
-        'org.freedesktop.DBus',
-        '/org/freedesktop/DBus',
-        'org.freedesktop.DBus',
-        'NameHasOwner',
-        's',
-        BUS_NAME,
-      ]);
-      return r.stdout.trim() === 'b true';
-    },
-    {
-      timeoutMs,
-      intervalMs: 50,
-      giveUp: () => (daemon?.hasExited() ? `the daemon exited:\n${daemon.stderr()}` : undefined),
-    },
-  );
+  await waitUntil(`${BUS_NAME} on ${bus.address}`, () => nameHasOwner(bus), {
+    timeoutMs,
+    intervalMs: 50,
+    giveUp: () => (daemon?.hasExited() ? `the daemon exited:\n${daemon.stderr()}` : undefined),
+  });
 }
 
 /** Runs busctl on the private bus, as root or (with `uid`) as another user through setpriv. */
@@ -207,6 +206,23 @@ export function busctl(
   const base = ['busctl', `--address=${bus.address}`, ...args];
   if (opts.uid === undefined) return exec(base[0] as string, base.slice(1));
   return exec('setpriv', [`--reuid=${opts.uid}`, `--regid=${opts.uid}`, '--clear-groups', ...base]);
+}
+
+/** Upgrade through busctl (as root); returns the job path. `options` as busctl takes a{sv}. */
+export async function upgrade(bus: PrivateBus, ...options: string[]): Promise<string> {
+  const r = await busctl(bus, [
+    'call',
+    BUS_NAME,
+    MANAGER_PATH,
+    MANAGER_IFACE,
+    'Upgrade',
+    'a{sv}',
+    ...options,
+  ]);
+  if (r.code !== 0) throw new Error(`Upgrade ${options.join(' ')}: ${r.stderr}`);
+  const m = /^o "(.+)"$/.exec(r.stdout.trim());
+  if (!m?.[1]) throw new Error(`Upgrade answered ${r.stdout}`);
+  return m[1];
 }
 
 /** `busctl get-property` of one property, as busctl prints it (e.g. `s "success"`). */

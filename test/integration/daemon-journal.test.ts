@@ -34,6 +34,7 @@ import {
   waitForName,
   writeConfig,
   type DaemonProcess,
+  upgrade,
 } from './daemon-harness.js';
 
 let sandbox: Sandbox;
@@ -48,20 +49,6 @@ let missingRef: string;
 const ours = ['SYSLOG_IDENTIFIER=bound-imaged'];
 const byId = (id: string, count = 1) => journal.waitForEntries([...ours, `MESSAGE_ID=${id}`], { count });
 const text = (e: JournalEntry | undefined, name: string) => (e ? fieldText(e, name) : undefined);
-
-async function upgrade(...options: string[]): Promise<string> {
-  const r = await busctl(bus, [
-    'call',
-    BUS_NAME,
-    MANAGER_PATH,
-    MANAGER_IFACE,
-    'Upgrade',
-    'a{sv}',
-    ...options,
-  ]);
-  if (r.code !== 0) throw new Error(r.stderr);
-  return r.stdout.trim().replace(/^o "(.*)"$/, '$1');
-}
 
 beforeAll(async () => {
   await ensureBuilt();
@@ -119,7 +106,7 @@ describe('journal entries', () => {
   });
 
   it('a reconcile: started, one ImagePulled per image with IMAGE, BOUND_SOURCE and JOB_ID, succeeded', async () => {
-    const job = await upgrade('0');
+    const job = await upgrade(bus, '0');
     expect(await waitForJobEnd(bus, job)).toBe('s "success"');
     const [started] = await byId(MessageId.ReconcileStarted);
     expect(text(started, 'JOB_ID')).toBe('1');
@@ -141,7 +128,7 @@ describe('journal entries', () => {
 
   it('a failed pull: ImagePullFailed at err, GcSkipped at warning, ReconcileFailed', async () => {
     const root = await makeRoot(join(dir, 'broken'), [{ name: 'gone.image', image: missingRef }]);
-    const job = await upgrade('1', 'root', 's', root);
+    const job = await upgrade(bus, '1', 'root', 's', root);
     expect(await waitForJobEnd(bus, job)).toBe('s "failed"');
     const [failed] = await byId(MessageId.ImagePullFailed);
     expect(text(failed, 'IMAGE')).toBe(missingRef);
@@ -156,7 +143,7 @@ describe('journal entries', () => {
   it('a remembered root that disappeared: RootForgotten with ROOT', async () => {
     const root = join(dir, 'broken');
     await rm(root, { recursive: true });
-    const job = await upgrade('0');
+    const job = await upgrade(bus, '0');
     expect(await waitForJobEnd(bus, job)).toBe('s "success"');
     const [forgotten] = await byId(MessageId.RootForgotten);
     expect(text(forgotten, 'ROOT')).toBe(root);

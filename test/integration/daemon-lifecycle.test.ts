@@ -21,6 +21,7 @@ import {
   waitForName,
   writeConfig,
   type DaemonConfig,
+  nameHasOwner,
 } from './daemon-harness.js';
 
 const run = promisify(execFile);
@@ -46,19 +47,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await bus?.stop();
 });
-
-async function hasOwner(): Promise<boolean> {
-  const r = await busctl(bus, [
-    'call',
-    'org.freedesktop.DBus',
-    '/org/freedesktop/DBus',
-    'org.freedesktop.DBus',
-    'NameHasOwner',
-    's',
-    BUS_NAME,
-  ]);
-  return r.stdout.trim() === 'b true';
-}
 
 describe('command line', () => {
   it('--help prints usage and exits 0', async () => {
@@ -98,7 +86,7 @@ describe('start failures: exit 1 before READY, with a message that says why', ()
     expect(await daemon.exited).toBe(1);
     expect(daemon.stderr()).toMatch(new RegExp(`${bad}:5: pull\\.concurrency: .*lots`));
     expect(notify.messages().flat()).not.toContain('READY=1');
-    expect(await hasOwner()).toBe(false);
+    expect(await nameHasOwner(bus)).toBe(false);
   });
 
   it('a missing --config file is a config error', async () => {
@@ -160,7 +148,7 @@ describe('sd_notify from start to stop', () => {
     try {
       await notify.waitFor((m) => m.some((d) => d.includes('READY=1')), 20_000);
       // READY is sent only after the name is owned, so the name must be owned now.
-      expect(await hasOwner()).toBe(true);
+      expect(await nameHasOwner(bus)).toBe(true);
       // Five pings at 100 ms (half of 200 ms) come within a second or two.
       await notify.waitFor((m) => m.filter((d) => d.includes('WATCHDOG=1')).length >= 5, 5000);
 
@@ -170,7 +158,7 @@ describe('sd_notify from start to stop', () => {
       const took = Date.now() - stopAsked;
       expect(code).toBe(0);
       expect(took).toBeLessThan(5000);
-      expect(await hasOwner()).toBe(false);
+      expect(await nameHasOwner(bus)).toBe(false);
 
       const lines = notify
         .datagrams()

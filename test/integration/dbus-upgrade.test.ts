@@ -7,25 +7,25 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type dbus from 'dbus-next';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTempDir } from '../../scripts/harness/cleanup.js';
-import { startPrivateBus, type PrivateBus } from '../../scripts/harness/dbus-daemon.js';
-import { startSandbox, type MadeImage, type Sandbox } from '../../scripts/harness/index.js';
+import type { PrivateBus } from '../../scripts/harness/dbus-daemon.js';
+import { type MadeImage, type Sandbox } from '../../scripts/harness/index.js';
 import {
   BUS_NAME,
   JOB_IFACE,
   MANAGER_IFACE,
   MANAGER_PATH,
   busctl,
-  ensureBuilt,
   getProperty,
   makeRoot,
   rawCall,
   setEntries,
-  startDaemon,
   waitForJobEnd,
   watchSignals,
   type DaemonProcess,
+  upgrade,
 } from './daemon-harness.js';
+import { storeNames } from './reconcile-harness.js';
+import { startUpgradeFixture, type UpgradeFixture } from './upgrade-fixture.js';
 
 let sandbox: Sandbox;
 let bus: PrivateBus;
@@ -38,55 +38,17 @@ let db: MadeImage;
 let extra: MadeImage;
 const signals: dbus.Message[] = [];
 
-async function upgrade(...options: string[]): Promise<string> {
-  const r = await busctl(bus, [
-    'call',
-    BUS_NAME,
-    MANAGER_PATH,
-    MANAGER_IFACE,
-    'Upgrade',
-    'a{sv}',
-    ...options,
-  ]);
-  if (r.code !== 0) throw new Error(`Upgrade ${options.join(' ')}: ${r.stderr}`);
-  const m = /^o "(.+)"$/.exec(r.stdout.trim());
-  if (!m?.[1]) throw new Error(`Upgrade answered ${r.stdout}`);
-  return m[1];
-}
-
-async function storeNames(): Promise<string[]> {
-  const { stdout } = await sandbox.podman.podman(['images', '--format', '{{.Repository}}:{{.Tag}}']);
-  return stdout.split('\n').filter((l) => l !== '' && !l.startsWith('<none>'));
-}
+let fixture: UpgradeFixture | undefined;
 
 beforeAll(async () => {
-  await ensureBuilt();
-  sandbox = await startSandbox();
-  [app, db, extra] = (await sandbox.makeImages([
-    { name: 'app' },
-    { name: 'db', layers: 2 },
-    { name: 'extra' },
-  ])) as [MadeImage, MadeImage, MadeImage];
-  bus = await startPrivateBus();
-  dir = makeTempDir('dbus-upgrade');
-  root = await makeRoot(join(dir, 'root'), [
-    { name: 'app.image', image: app.reference },
-    { name: 'db.container', image: db.reference },
-  ]);
-  daemon = await startDaemon(bus, join(dir, 'config.ini'), {
-    storePath: sandbox.podman.storePath,
-    podmanSocket: sandbox.podman.socketPath,
-    roots: [root],
-    stateDirectory: join(dir, 'state'),
-  });
+  fixture = await startUpgradeFixture('dbus-upgrade');
+  ({ sandbox, bus, daemon, dir, root, app, db, extra } = fixture);
   client = await watchSignals(bus, (m) => signals.push(m));
 });
 
 afterAll(async () => {
   client?.disconnect();
-  await daemon?.stop();
-  await bus?.stop();
-  await sandbox?.stop();
+  await fixture?.stop();
 });
 
 describe('Upgrade through busctl', () => {
@@ -94,13 +56,13 @@ describe('Upgrade through busctl', () => {
 
   it('returns a job path at once, and the job reaches success', async () => {
     expect(await getProperty(bus, MANAGER_PATH, MANAGER_IFACE, 'LastResult')).toBe('s ""');
-    job = await upgrade('0');
+    job = await upgrade(bus, '0');
     expect(job).toBe('/org/bootc/BoundImages/job/1');
     expect(await waitForJobEnd(bus, job)).toBe('s "success"');
   });
 
   it('pulled the bound images into the store', async () => {
-    expect((await storeNames()).sort()).toEqual([app.reference, db.reference].sort());
+    expect((await storeNames(sandbox.podman)).sort()).toEqual([app.reference, db.reference].sort());
     const pulled = await getProperty(bus, job, JOB_IFACE, 'Pulled');
     expect(pulled).toContain(`"${app.reference}"`);
     expect(pulled).toContain(`"${db.reference}"`);
@@ -174,9 +136,9 @@ describe('a root passed with Upgrade', () => {
 
   it('is reconciled towards and remembered', async () => {
     staged = await makeRoot(join(dir, 'staged'), [{ name: 'extra.image', image: extra.reference }]);
-    const job = await upgrade('1', 'root', 's', staged);
+    const job = await upgrade(bus, '1', 'root', 's', staged);
     expect(await waitForJobEnd(bus, job)).toBe('s "success"');
-    expect(await storeNames()).toContain(extra.reference);
+    expect(await storeNames(sandbox.podman)).toContain(extra.reference);
     expect(await getProperty(bus, MANAGER_PATH, MANAGER_IFACE, 'Roots')).toBe(`as 2 "${root}" "${staged}"`);
     const state = JSON.parse(await readFile(join(dir, 'state', 'state.json'), 'utf8')) as Record<
       string,
@@ -186,18 +148,18 @@ describe('a root passed with Upgrade', () => {
   });
 
   it('protects its images from GC in a later reconcile without the option', async () => {
-    const job = await upgrade('0');
+    const job = await upgrade(bus, '0');
     expect(await waitForJobEnd(bus, job)).toBe('s "success"');
     expect(await getProperty(bus, job, JOB_IFACE, 'Removed')).toBe('as 0');
-    expect(await storeNames()).toContain(extra.reference);
+    expect(await storeNames(sandbox.podman)).toContain(extra.reference);
   });
 
   it('is forgotten once it no longer exists, and its images are then collected', async () => {
     await rm(staged, { recursive: true });
-    const job = await upgrade('0');
+    const job = await upgrade(bus, '0');
     expect(await waitForJobEnd(bus, job)).toBe('s "success"');
     expect(await getProperty(bus, job, JOB_IFACE, 'Removed')).toBe(`as 1 "${extra.reference}"`);
-    expect(await storeNames()).not.toContain(extra.reference);
+    expect(await storeNames(sandbox.podman)).not.toContain(extra.reference);
     expect(await getProperty(bus, MANAGER_PATH, MANAGER_IFACE, 'Roots')).toBe(`as 1 "${root}"`);
     expect(daemon.stderr()).toContain(`forgetting remembered root ${staged}: it no longer exists`);
   });
@@ -206,26 +168,26 @@ describe('a root passed with Upgrade', () => {
 describe('GC and dry runs', () => {
   it('a dry run reports what it would remove and removes nothing', async () => {
     await setEntries(root, [{ name: 'app.image', image: app.reference }]);
-    const job = await upgrade('1', 'dry-run', 'b', 'true');
+    const job = await upgrade(bus, '1', 'dry-run', 'b', 'true');
     expect(await waitForJobEnd(bus, job)).toBe('s "success"');
     expect(await getProperty(bus, job, JOB_IFACE, 'Removed')).toBe(
       `as 1 "${db.reference} (dry run: would remove)"`,
     );
-    expect(await storeNames()).toContain(db.reference);
+    expect(await storeNames(sandbox.podman)).toContain(db.reference);
   });
 
   it('gc=false keeps what no root binds, and says why in GcSkipped', async () => {
-    const job = await upgrade('1', 'gc', 'b', 'false');
+    const job = await upgrade(bus, '1', 'gc', 'b', 'false');
     expect(await waitForJobEnd(bus, job)).toBe('s "success"');
-    expect(await storeNames()).toContain(db.reference);
+    expect(await storeNames(sandbox.podman)).toContain(db.reference);
     expect(await getProperty(bus, job, JOB_IFACE, 'GcSkipped')).not.toBe('s ""');
   });
 
   it('a plain Upgrade removes the image no root binds any more', async () => {
-    const job = await upgrade('0');
+    const job = await upgrade(bus, '0');
     expect(await waitForJobEnd(bus, job)).toBe('s "success"');
     expect(await getProperty(bus, job, JOB_IFACE, 'Removed')).toBe(`as 1 "${db.reference}"`);
-    expect(await storeNames()).toEqual([app.reference]);
+    expect(await storeNames(sandbox.podman)).toEqual([app.reference]);
   });
 });
 
@@ -233,7 +195,7 @@ describe('job history', () => {
   it('keeps the last 16 finished jobs readable and unexports older ones', async () => {
     let last = '';
     for (let i = 0; i < 17; i++) {
-      last = await upgrade('1', 'dry-run', 'b', 'true');
+      last = await upgrade(bus, '1', 'dry-run', 'b', 'true');
       await waitForJobEnd(bus, last);
     }
     const tree = await busctl(bus, ['tree', '--list', BUS_NAME]);

@@ -1,27 +1,18 @@
-// The daemon's side of the fault suite (test/integration/fault-*.test.ts): Upgrade through busctl, a
+// The daemon's side of the fault suite (test/integration/fault-*.test.ts): a
 // job's properties in one GetAll through dbus-next, waiting for a job's end, and whether the daemon
 // still owns its name and answers.
 import dbus from 'dbus-next';
 import type { PrivateBus } from '../../scripts/harness/dbus-daemon.js';
 import { waitUntil } from '../../scripts/harness/proc.js';
-import { BUS_NAME, JOB_IFACE, MANAGER_IFACE, MANAGER_PATH, busctl, rawCall } from './daemon-harness.js';
-
-/** Upgrade through busctl (as root); returns the job path. `options` as busctl takes a{sv}. */
-export async function upgrade(bus: PrivateBus, ...options: string[]): Promise<string> {
-  const r = await busctl(bus, [
-    'call',
-    BUS_NAME,
-    MANAGER_PATH,
-    MANAGER_IFACE,
-    'Upgrade',
-    'a{sv}',
-    ...options,
-  ]);
-  if (r.code !== 0) throw new Error(`Upgrade ${options.join(' ')}: ${r.stderr}`);
-  const m = /^o "(.+)"$/.exec(r.stdout.trim());
-  if (!m?.[1]) throw new Error(`Upgrade answered ${r.stdout}`);
-  return m[1];
-}
+import {
+  BUS_NAME,
+  JOB_IFACE,
+  MANAGER_IFACE,
+  MANAGER_PATH,
+  busctl,
+  nameHasOwner,
+  rawCall,
+} from './daemon-harness.js';
 
 export interface JobView {
   State: string;
@@ -82,19 +73,11 @@ export interface Liveness {
 
 /** Whether the daemon owns its name and answers: a property read and ListBoundImages. */
 export async function liveness(bus: PrivateBus): Promise<Liveness> {
-  const owner = await busctl(bus, [
-    'call',
-    'org.freedesktop.DBus',
-    '/org/freedesktop/DBus',
-    'org.freedesktop.DBus',
-    'NameHasOwner',
-    's',
-    BUS_NAME,
-  ]);
+  const owner = await nameHasOwner(bus);
   const state = await busctl(bus, ['get-property', BUS_NAME, MANAGER_PATH, MANAGER_IFACE, 'State']);
   const list = await busctl(bus, ['call', BUS_NAME, MANAGER_PATH, MANAGER_IFACE, 'ListBoundImages']);
   return {
-    owner: owner.stdout.trim() === 'b true',
+    owner,
     state: state.code === 0 ? state.stdout.trim() : '',
     list: list.code === 0 ? 'ok' : list.stderr.trim(),
   };

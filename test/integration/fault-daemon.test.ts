@@ -22,8 +22,9 @@ import {
   writeConfig,
   type BoundEntry,
   type DaemonProcess,
+  upgrade,
 } from './daemon-harness.js';
-import { daemonAnswers, jobEnd, jobView, upgrade } from './fault-bus.js';
+import { daemonAnswers, jobEnd, jobView } from './fault-bus.js';
 import { startRegistryFront, type RegistryFront } from './fault-harness.js';
 import { listStore, type ListedImage } from './reconcile-harness.js';
 

@@ -16,8 +16,9 @@ import {
   setEntries,
   startDaemon,
   type DaemonProcess,
+  upgrade,
 } from './daemon-harness.js';
-import { daemonAnswers, jobEnd, upgrade } from './fault-bus.js';
+import { daemonAnswers, jobEnd } from './fault-bus.js';
 import { startRestartablePodman, type RestartablePodman } from './fault-harness.js';
 import { listStore } from './reconcile-harness.js';
 

@@ -7,15 +7,14 @@
 //    its store optionally on a small tmpfs (a disk that fills up);
 // The daemon's side (Upgrade, a job's properties, "is it still there") is in fault-bus.ts.
 import { execFileSync } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { makeTempDir, releaseDir } from '../../scripts/harness/cleanup.js';
 import { httpRequest } from '../../scripts/harness/http.js';
-import type { PodmanCli } from '../../scripts/harness/podman-service.js';
-import type { RunOptions, ServiceProcess } from '../../scripts/harness/proc.js';
-import { run, spawnService, waitUntil } from '../../scripts/harness/proc.js';
+import { makePodmanCli, type PodmanCli } from '../../scripts/harness/podman-service.js';
+import type { ServiceProcess } from '../../scripts/harness/proc.js';
+import { spawnService, waitUntil } from '../../scripts/harness/proc.js';
 
 // ---------------------------------------------------------------------------------------------
 // The registry front
@@ -217,68 +216,26 @@ export interface RestartablePodmanOptions {
   start?: boolean;
 }
 
-/** Same private configuration as scripts/harness/podman-service.ts, with a handle on the process. */
+/** The private configuration of scripts/harness/podman-service.ts, with a handle on the process. */
 export async function startRestartablePodman(o: RestartablePodmanOptions): Promise<RestartablePodman> {
   const dir = makeTempDir('fpod');
-  const storePath = join(dir, 'store');
-  const runRoot = join(dir, 'run');
+  const cli = await makePodmanCli(dir, join(dir, 'store'), 'overlay', o.insecureRegistries);
+  const { root: storePath, env, globalArgs } = cli;
   const socketPath = join(dir, 'podman.sock');
-  await mkdir(storePath, { recursive: true });
-  await mkdir(runRoot, { recursive: true });
   if (o.tmpfsStoreMiB !== undefined) {
     execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${o.tmpfsStoreMiB}m,mode=0700`, 'tmpfs', storePath]);
   }
-  const registries = [
-    'unqualified-search-registries = []',
-    ...o.insecureRegistries.map((h) => `\n[[registry]]\nlocation = "${h}"\ninsecure = true`),
-  ].join('\n');
-  await writeFile(join(dir, 'registries.conf'), registries + '\n');
-  await writeFile(
-    join(dir, 'containers.conf'),
-    '[engine]\nevents_logger = "none"\ncgroup_manager = "cgroupfs"\n',
-  );
-  await writeFile(
-    join(dir, 'storage.conf'),
-    `[storage]\ndriver = "overlay"\ngraphroot = "${storePath}"\nrunroot = "${runRoot}"\n`,
-  );
-  await writeFile(join(dir, 'auth.json'), '{"auths": {}}\n');
-  const env = {
-    ...process.env,
-    CONTAINERS_REGISTRIES_CONF: join(dir, 'registries.conf'),
-    CONTAINERS_CONF: join(dir, 'containers.conf'),
-    CONTAINERS_STORAGE_CONF: join(dir, 'storage.conf'),
-    REGISTRY_AUTH_FILE: join(dir, 'auth.json'),
-  };
-  const globalArgs = [
-    '--root',
-    storePath,
-    '--runroot',
-    runRoot,
-    '--tmpdir',
-    join(dir, 'tmp'),
-    '--storage-driver',
-    'overlay',
-    '--events-backend',
-    'none',
-    '--cgroup-manager',
-    'cgroupfs',
-  ];
   let proc: ServiceProcess | null = null;
   let stopped = false;
   const log = join(dir, 'service.log');
 
   const handle: RestartablePodman = {
-    root: storePath,
-    runRoot,
-    env,
-    globalArgs,
+    ...cli,
     socketPath,
     storePath,
     get pid() {
       return proc && !proc.hasExited() ? proc.pid : null;
     },
-    podman: (args: string[], opts: RunOptions = {}) =>
-      run('podman', [...globalArgs, ...args], { ...opts, env: opts.env ?? env }),
     async kill() {
       await proc?.stop('SIGKILL');
       proc = null;

@@ -23,8 +23,9 @@ import {
   writeConfig,
   type BoundEntry,
   type DaemonProcess,
+  upgrade,
 } from './daemon-harness.js';
-import { daemonAnswers, jobEnd, jobView, liveness, upgrade, type JobView } from './fault-bus.js';
+import { daemonAnswers, jobEnd, jobView, liveness, type JobView } from './fault-bus.js';
 import {
   startRegistryFront,
   startRestartablePodman,

@@ -20,8 +20,9 @@ import {
   startDaemon,
   type BoundEntry,
   type DaemonProcess,
+  upgrade,
 } from './daemon-harness.js';
-import { daemonAnswers, jobEnd, jobView, upgrade, type JobView } from './fault-bus.js';
+import { daemonAnswers, jobEnd, jobView, type JobView } from './fault-bus.js';
 import { startRegistryFront, type RegistryFront } from './fault-harness.js';
 import { listStore, type ListedImage } from './reconcile-harness.js';
 

@@ -23,8 +23,9 @@ import {
   startDaemon,
   type BoundEntry,
   type DaemonProcess,
+  upgrade,
 } from './daemon-harness.js';
-import { daemonAnswers, jobEnd, upgrade, type JobView } from './fault-bus.js';
+import { daemonAnswers, jobEnd, type JobView } from './fault-bus.js';
 import { listStore, type ListedImage } from './reconcile-harness.js';
 
 const BOUND_DIR = 'usr/lib/bootc/bound-images.d';

@@ -29,6 +29,7 @@ import {
   waitForName,
   watchSignals,
   type DaemonProcess,
+  upgrade,
 } from './daemon-harness.js';
 
 const USER = 'svc-puller';
@@ -172,23 +173,6 @@ async function filesUnder(path: string): Promise<string> {
   return out.join('\n');
 }
 
-async function upgrade(): Promise<string> {
-  const r = await busctl(bus, [
-    'call',
-    BUS_NAME,
-    MANAGER_PATH,
-    MANAGER_IFACE,
-    'Upgrade',
-    'a{sv}',
-    '1',
-    'pull-policy',
-    's',
-    'always',
-  ]);
-  expect(r.code, r.stderr).toBe(0);
-  return JSON.parse(r.stdout.trim().replace(/^o /, '')) as string;
-}
-
 beforeAll(async () => {
   await ensureBuilt();
   [journald, sandbox, bus, notify] = await Promise.all([
@@ -253,7 +237,7 @@ describe.each([
 
   it('pulls both images with the right credentials (global auth file and AuthFile=)', async () => {
     await setAuthFiles(...goodFiles());
-    const job = await upgrade();
+    const job = await upgrade(bus, '1', 'pull-policy', 's', 'always');
     expect(await waitForJobEnd(bus, job, 60_000), await getProperty(bus, job, JOB_IFACE, 'Errors')).toBe(
       's "success"',
     );
@@ -264,7 +248,7 @@ describe.each([
 
   it.each(BAD_FILES)('fails each image, naming it, with %s', async (label, files, reason) => {
     await setAuthFiles(...files());
-    const job = await upgrade();
+    const job = await upgrade(bus, '1', 'pull-policy', 's', 'always');
     expect(await waitForJobEnd(bus, job, 60_000)).toBe('s "failed"');
     const errors = await getProperty(bus, job, JOB_IFACE, 'Errors');
     console.log(`[secrets] ${sinkName}, ${label}: ${errors}`);
