@@ -4,6 +4,7 @@
 // pass its `host` in `insecureRegistries`: Podman reads registries.conf only at start.
 import type { ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
+import { listenOnLoopback } from './http.js';
 
 export type Fault = { status: number; body?: string; headers?: Record<string, string> } | 'hang';
 
@@ -42,15 +43,10 @@ export async function startFaultRegistry(initial: Fault = { status: 503 }): Prom
     const body = fault.body ?? ERROR_BODIES[fault.status] ?? `fault ${fault.status}`;
     res.writeHead(fault.status, { 'content-type': 'application/json', ...fault.headers }).end(body);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  if (!address || typeof address !== 'object') throw new Error('fault registry: no address');
+  const address = await listenOnLoopback(server, 'fault registry');
   let stopped = false;
   return {
-    host: `127.0.0.1:${address.port}`,
+    host: address.host,
     port: address.port,
     requests,
     setFault(f) {

@@ -1,6 +1,7 @@
 // Minimal HTTP client for the harness (node:http, no pooling unless an agent is given): readiness
 // probes over TCP or a unix socket, and the registry API calls of oci-push.ts.
 import type { Agent, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { Server } from 'node:net';
 import { request } from 'node:http';
 
 export interface HttpResponse {
@@ -50,4 +51,18 @@ export function httpRequest(req: HttpRequest): Promise<HttpResponse> {
     r.on('error', reject);
     r.end(req.body);
   });
+}
+
+/** Starts `server` on 127.0.0.1 on a free port; `what` names it in the error when that fails. */
+export async function listenOnLoopback(
+  server: Server,
+  what: string,
+): Promise<{ host: string; port: number }> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const address = server.address();
+  if (!address || typeof address !== 'object') throw new Error(`${what}: no TCP address`);
+  return { host: `127.0.0.1:${address.port}`, port: address.port };
 }

@@ -3,6 +3,7 @@
 // it does against a registry across a network. Used by bench:pull (BENCH_REGISTRY_DELAY_MS) to show
 // how the two ways of pulling compare once the registry is not on loopback.
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { listenOnLoopback } from './http.js';
 
 export interface LatencyProxy {
   /** `127.0.0.1:PORT`: use it as the registry host in references. */
@@ -34,14 +35,9 @@ export async function startLatencyProxy(
     client.on('end', () => setTimeout(() => upstream.end(), delayMs));
     upstream.pipe(client);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('latency proxy: no TCP address');
+  const address = await listenOnLoopback(server, 'latency proxy');
   return {
-    host: `127.0.0.1:${address.port}`,
+    host: address.host,
     async stop() {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -27,6 +27,7 @@ import {
   watchSignals,
   type DaemonProcess,
   type SlowProxy,
+  upgrade,
 } from './daemon-harness.js';
 
 const CALLERS = 500;
@@ -119,19 +120,7 @@ describe('while a slow pull runs', () => {
   });
 
   it('an Upgrade with other options waits behind it', async () => {
-    const r = await busctl(bus, [
-      'call',
-      BUS_NAME,
-      MANAGER_PATH,
-      MANAGER_IFACE,
-      'Upgrade',
-      'a{sv}',
-      '1',
-      'dry-run',
-      'b',
-      'true',
-    ]);
-    waiting = r.stdout.trim().replace(/^o "(.*)"$/, '$1');
+    waiting = await upgrade(bus, '1', 'dry-run', 'b', 'true');
     expect(waiting).toBe('/org/bootc/BoundImages/job/2');
     expect(await getProperty(bus, waiting, JOB_IFACE, 'Phase')).toBe('s "waiting"');
     expect(await getProperty(bus, MANAGER_PATH, MANAGER_IFACE, 'State')).toBe('s "reconciling"');

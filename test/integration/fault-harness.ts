@@ -11,7 +11,7 @@ import { createServer, request, type IncomingMessage, type Server, type ServerRe
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { makeTempDir, releaseDir } from '../../scripts/harness/cleanup.js';
-import { httpRequest } from '../../scripts/harness/http.js';
+import { httpRequest, listenOnLoopback } from '../../scripts/harness/http.js';
 import { makePodmanCli, type PodmanCli } from '../../scripts/harness/podman-service.js';
 import type { ServiceProcess } from '../../scripts/harness/proc.js';
 import { spawnService, waitUntil } from '../../scripts/harness/proc.js';
@@ -160,15 +160,10 @@ export async function startRegistryFront(initial: FrontMode): Promise<RegistryFr
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  if (!address || typeof address !== 'object') throw new Error('registry front: no address');
+  const address = await listenOnLoopback(server, 'registry front');
   let stopped = false;
   return {
-    host: `127.0.0.1:${address.port}`,
+    host: address.host,
     requests,
     get bytesForwarded() {
       return bytes;

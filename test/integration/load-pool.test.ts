@@ -11,14 +11,10 @@ import pLimit from 'p-limit';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { makeTempDir } from '../../scripts/harness/cleanup.js';
 import { startPrivateBus, type PrivateBus } from '../../scripts/harness/dbus-daemon.js';
-import { httpRequest } from '../../scripts/harness/http.js';
+import { httpRequest, listenOnLoopback } from '../../scripts/harness/http.js';
 import { startSandbox, type Sandbox } from '../../scripts/harness/index.js';
 import {
-  BUS_NAME,
   JOB_IFACE,
-  MANAGER_IFACE,
-  MANAGER_PATH,
-  busctl,
   ensureBuilt,
   getProperty,
   makeRoot,
@@ -27,7 +23,9 @@ import {
   waitForJobEnd,
   type BoundEntry,
   type DaemonProcess,
+  upgrade,
 } from './daemon-harness.js';
+import { maxOverlap, pullSpans } from './reconcile-slow-proxy.js';
 
 const TOTAL = 200;
 const PRESENT = 150;
@@ -105,25 +103,12 @@ async function startCountingProxy(): Promise<CountingProxy> {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  if (!address || typeof address !== 'object') throw new Error('counting proxy: no address');
+  const address = await listenOnLoopback(server, 'counting proxy');
   const proxy: CountingProxy = {
-    host: `127.0.0.1:${address.port}`,
+    host: address.host,
     delayMs: 0,
     setTarget: (host) => (target = host),
-    spans() {
-      const byRepo = new Map<string, Span>();
-      for (const r of log) {
-        const end = r.end ?? Number.POSITIVE_INFINITY;
-        const s = byRepo.get(r.repo);
-        if (s) {
-          s.start = Math.min(s.start, r.start);
-          s.end = Math.max(s.end, end);
-        } else byRepo.set(r.repo, { repo: r.repo, start: r.start, end });
-      }
-      return [...byRepo.values()];
-    },
+    spans: () => pullSpans(log),
     clear: () => (log = []),
     async stop() {
       for (const s of sockets) s.destroy();
@@ -134,31 +119,12 @@ async function startCountingProxy(): Promise<CountingProxy> {
   return proxy;
 }
 
-/** The most spans open at one instant (touching spans do not overlap). */
-function maxOverlap(spans: readonly Span[]): number {
-  const events = spans.flatMap((s) => [
-    { t: s.start, d: 1 },
-    { t: s.end, d: -1 },
-  ]);
-  events.sort((a, b) => a.t - b.t || a.d - b.d);
-  let open = 0;
-  let max = 0;
-  for (const e of events) max = Math.max(max, (open += e.d));
-  return max;
-}
-
 let proxy: CountingProxy;
 let sandbox: Sandbox;
 let bus: PrivateBus;
 let daemon: DaemonProcess;
 let root: string;
 let entries: BoundEntry[];
-
-async function upgrade(): Promise<string> {
-  const r = await busctl(bus, ['call', BUS_NAME, MANAGER_PATH, MANAGER_IFACE, 'Upgrade', 'a{sv}', '0']);
-  expect(r.code, r.stderr).toBe(0);
-  return JSON.parse(r.stdout.trim().replace(/^o /, '')) as string;
-}
 
 /** The `as` property of a job as a list (busctl prints `as N "a" "b" …`). */
 async function stringList(job: string, name: string): Promise<string[]> {
@@ -221,7 +187,7 @@ it(`${PRESENT} of the ${TOTAL} bound images are already in the store`, async () 
     ),
   );
   console.log(`[load-pool] pre-pulled ${PRESENT} images through Podman's API: ${ms(t0)} ms`);
-  const job = await upgrade(); // still binding only those 150: nothing to pull
+  const job = await upgrade(bus, '0'); // still binding only those 150: nothing to pull
   expect(await waitForJobEnd(bus, job, 60_000)).toBe('s "success"');
   expect(await stringList(job, 'Pulled')).toEqual([]);
 });
@@ -232,7 +198,7 @@ it(`with ${TOTAL} bound and ${TOTAL - PRESENT} missing, pulls exactly the missin
   proxy.delayMs = DELAY_MS;
   const cpuBefore = podmanCpuSeconds();
   const t0 = performance.now();
-  const job = await upgrade();
+  const job = await upgrade(bus, '0');
   const end = await waitForJobEnd(bus, job, 150_000);
   const elapsed = performance.now() - t0;
   const podmanCpu = podmanCpuSeconds() - cpuBefore;

@@ -6,6 +6,7 @@
 // Podman service (pass its `host` in `insecureRegistries`), then point it at the registry.
 import { Agent, createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { listenOnLoopback } from '../../scripts/harness/http.js';
 
 export interface ProxiedRequest {
   method: string;
@@ -86,16 +87,11 @@ export async function startSlowProxy(): Promise<SlowProxy> {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  if (!address || typeof address !== 'object') throw new Error('slow proxy: no address');
+  const address = await listenOnLoopback(server, 'slow proxy');
   let stopped = false;
 
   const proxy: SlowProxy = {
-    host: `127.0.0.1:${address.port}`,
+    host: address.host,
     log,
     manifestDelayMs: 0,
     holdManifests: false,
@@ -125,7 +121,9 @@ export async function startSlowProxy(): Promise<SlowProxy> {
 }
 
 /** Per repository, the span from its first request's arrival to its last answer: one pull, seen by the registry. */
-export function pullSpans(log: readonly ProxiedRequest[]): { repo: string; start: number; end: number }[] {
+export function pullSpans(
+  log: readonly Pick<ProxiedRequest, 'repo' | 'start' | 'end'>[],
+): { repo: string; start: number; end: number }[] {
   const spans = new Map<string, { repo: string; start: number; end: number }>();
   for (const r of log) {
     if (r.repo === null) continue;
