@@ -225,6 +225,12 @@ export async function upgrade(bus: PrivateBus, ...options: string[]): Promise<st
   return m[1];
 }
 
+/** The job objects the daemon exports, as `busctl tree --list` shows them. */
+export async function jobPaths(bus: PrivateBus): Promise<string[]> {
+  const tree = await busctl(bus, ['tree', '--list', BUS_NAME]);
+  return tree.stdout.split('\n').filter((l) => /\/job\/\d+$/.test(l));
+}
+
 /** `busctl get-property` of one property, as busctl prints it (e.g. `s "success"`). */
 export async function getProperty(
   bus: PrivateBus,

@@ -28,6 +28,7 @@ import {
   type DaemonProcess,
   type SlowProxy,
   upgrade,
+  jobPaths,
 } from './daemon-harness.js';
 
 const CALLERS = 500;
@@ -113,8 +114,7 @@ describe('while a slow pull runs', () => {
     } finally {
       for (const c of clients) c.disconnect();
     }
-    const tree = await busctl(bus, ['tree', '--list', BUS_NAME]);
-    expect(tree.stdout.split('\n').filter((l) => /\/job\/\d+$/.test(l))).toEqual([job]);
+    expect(await jobPaths(bus)).toEqual([job]);
     expect(await getProperty(bus, job, JOB_IFACE, 'State')).toBe('s "running"');
     expect(rssKb(daemon.pid) - before).toBeLessThan(40 * 1024);
   });

@@ -23,6 +23,7 @@ import {
   watchSignals,
   type DaemonProcess,
   upgrade,
+  jobPaths,
 } from './daemon-harness.js';
 import { storeNames } from './reconcile-harness.js';
 import { startUpgradeFixture, type UpgradeFixture } from './upgrade-fixture.js';
@@ -198,8 +199,7 @@ describe('job history', () => {
       last = await upgrade(bus, '1', 'dry-run', 'b', 'true');
       await waitForJobEnd(bus, last);
     }
-    const tree = await busctl(bus, ['tree', '--list', BUS_NAME]);
-    const jobs = tree.stdout.split('\n').filter((l) => /\/job\/\d+$/.test(l));
+    const jobs = await jobPaths(bus);
     expect(jobs).toHaveLength(16);
     const lastId = Number(last.split('/').pop());
     expect(jobs.map((p) => Number(p.split('/').pop())).sort((a, b) => a - b)).toEqual(

@@ -17,12 +17,10 @@ import { makeTempDir } from '../../scripts/harness/cleanup.js';
 import { startPrivateBus, type PrivateBus } from '../../scripts/harness/dbus-daemon.js';
 import { freePort, run, startSandbox, type Sandbox } from '../../scripts/harness/index.js';
 import {
-  BUS_NAME,
   JOB_IFACE,
   MANAGER_IFACE,
   MANAGER_PATH,
   NOBODY,
-  busctl,
   connectClient,
   ensureBuilt,
   getProperty,
@@ -33,6 +31,7 @@ import {
   waitForJobEnd,
   type DaemonProcess,
   type SlowProxy,
+  jobPaths,
 } from './daemon-harness.js';
 import {
   E,
@@ -56,11 +55,6 @@ let finishedJob: string;
 let secretRoot: string;
 /** How many requests the registry had logged once the test images were pushed. */
 let pushRequests: number;
-
-async function jobPaths(): Promise<string[]> {
-  const tree = await busctl(bus, ['tree', '--list', BUS_NAME]);
-  return tree.stdout.split('\n').filter((l) => /\/job\/\d+$/.test(l));
-}
 
 beforeAll(async () => {
   await ensureBuilt();
@@ -165,7 +159,7 @@ describe('a non-root caller (UID 65534) changes nothing', () => {
     ]);
     // The running job runs on; nothing new exists.
     expect(await getProperty(bus, running, JOB_IFACE, 'State')).toBe('s "running"');
-    expect((await jobPaths()).sort()).toEqual([finishedJob, running].sort());
+    expect((await jobPaths(bus)).sort()).toEqual([finishedJob, running].sort());
     proxy.setRate(null);
     expect(await waitForJobEnd(bus, running, 60_000)).toBe('s "success"');
 
@@ -215,7 +209,7 @@ describe("root's `root` option must be a directory", () => {
   ];
 
   it.each(cases)('%s → InvalidArgs, nothing of the file in the answer', async (_label, path) => {
-    const before = await jobPaths();
+    const before = await jobPaths(bus);
     const r = await refused(client, [
       MANAGER_PATH,
       MANAGER_IFACE,
@@ -226,7 +220,7 @@ describe("root's `root` option must be a directory", () => {
     expectClear(r, [E.invalidArgs], /option 'root'/);
     // Neither a shadow line nor the daemon's environment comes back in the message.
     expect(r.text).not.toMatch(/root:[^ ]*:\d+:|PATH=|DBUS_SYSTEM_BUS_ADDRESS/);
-    expect(await jobPaths()).toEqual(before);
+    expect(await jobPaths(bus)).toEqual(before);
     await expectAnswersRead(client, daemon);
   });
 

@@ -11,11 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir } from '../../scripts/harness/cleanup.js';
 import { startPrivateBus, type PrivateBus } from '../../scripts/harness/dbus-daemon.js';
 import {
-  BUS_NAME,
   JOB_IFACE,
   MANAGER_IFACE,
   MANAGER_PATH,
-  busctl,
   connectClient,
   ensureBuilt,
   getProperty,
@@ -24,6 +22,7 @@ import {
   startDaemon,
   waitForJobEnd,
   type DaemonProcess,
+  jobPaths,
 } from './daemon-harness.js';
 import {
   CLEAR_ERRORS,
@@ -42,11 +41,6 @@ let bus: PrivateBus;
 let daemon: DaemonProcess;
 let client: dbus.MessageBus;
 let finishedJob: string;
-
-async function jobPaths(): Promise<string[]> {
-  const tree = await busctl(bus, ['tree', '--list', BUS_NAME]);
-  return tree.stdout.split('\n').filter((l) => /\/job\/\d+$/.test(l));
-}
 
 beforeAll(async () => {
   await ensureBuilt();
@@ -196,7 +190,7 @@ describe('bad calls from root get a clear D-Bus error, and the daemon keeps answ
   });
 
   it('none of that started a job or hurt the daemon', async () => {
-    expect(await jobPaths()).toEqual([finishedJob]);
+    expect(await jobPaths(bus)).toEqual([finishedJob]);
     expect(await getProperty(bus, MANAGER_PATH, MANAGER_IFACE, 'State')).toBe('s "idle"');
     expect(daemon.stderr()).not.toMatch(/internal error|TypeError|RangeError|ReferenceError/);
   });

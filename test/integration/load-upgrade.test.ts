@@ -16,11 +16,9 @@ import { startPrivateBus, type PrivateBus } from '../../scripts/harness/dbus-dae
 import { freePort, startSandbox, type Sandbox } from '../../scripts/harness/index.js';
 import { waitUntil } from '../../scripts/harness/proc.js';
 import {
-  BUS_NAME,
   JOB_IFACE,
   MANAGER_IFACE,
   MANAGER_PATH,
-  busctl,
   connectClient,
   ensureBuilt,
   getProperty,
@@ -34,6 +32,7 @@ import {
   writeConfig,
   type DaemonProcess,
   type SlowProxy,
+  jobPaths,
 } from './daemon-harness.js';
 
 const CALLERS = 500;
@@ -93,11 +92,6 @@ function jobRemoved(path: string): Promise<string> {
   const seen = removed.get(path);
   if (seen !== undefined) return Promise.resolve(seen);
   return new Promise((resolve) => removedWaiters.set(path, resolve));
-}
-
-async function jobPaths(): Promise<string[]> {
-  const tree = await busctl(bus, ['tree', '--list', BUS_NAME]);
-  return tree.stdout.split('\n').filter((l) => /\/job\/\d+$/.test(l));
 }
 
 const READ_KINDS = 5;
@@ -219,7 +213,7 @@ describe('a reconcile under load', () => {
     expect(new Set(paths).size).toBe(1);
     job = paths[0] as string;
     expect(job).toMatch(/^\/org\/bootc\/BoundImages\/job\/\d+$/);
-    expect(await jobPaths()).toEqual([job]);
+    expect(await jobPaths(bus)).toEqual([job]);
     expect(await getProperty(bus, job, JOB_IFACE, 'State')).toBe('s "running"');
     noteRss('after the Upgrade burst');
   });
@@ -265,7 +259,7 @@ describe('a reconcile under load', () => {
     proxy.setRate(null); // the slow link has served its purpose
     expect(await waitForJobEnd(bus, job, 60_000)).toBe('s "success"');
     expect(await jobRemoved(job)).toBe('success');
-    expect(await jobPaths()).toEqual([job]);
+    expect(await jobPaths(bus)).toEqual([job]);
     const manifestGets = (await sandbox.registry.requests()).filter(
       (r) => r.method === 'GET' && /^\/v2\/load\/[^/]+\/manifests\//.test(r.path),
     );
@@ -304,7 +298,7 @@ describe(`${JOBS} finished jobs with keep-jobs ${KEEP_JOBS}`, () => {
         `(${(elapsed / JOBS).toFixed(0)} ms each, two heap snapshots included); ` +
         `live heap after 100: ${heap[100]} MB, after ${JOBS}: ${heap[JOBS]} MB`,
     );
-    const paths = await jobPaths();
+    const paths = await jobPaths(bus);
     expect(paths).toHaveLength(KEEP_JOBS);
     const ids = paths.map((p) => Number(p.split('/').at(-1))).sort((a, b) => a - b);
     // The newest 16 are kept: 1 job from the burst + 200 = job 201 is the last.
