@@ -16,6 +16,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTempDir, readCmdline, releaseDir, trackChild, untrackChild } from './cleanup.js';
+import { runStatus } from './proc.js';
 
 export interface NspawnBind {
   /** Directory on the host. */
@@ -105,36 +106,18 @@ function containerLeader(parentPid: number): number | undefined {
   return undefined;
 }
 
-/** Runs a host command (under pdeathsig, tracked) and collects its output. */
-function runHost(
+/** Runs a host command (under pdeathsig, tracked) and collects its output, whatever its status. */
+async function runHost(
   command: string,
   args: string[],
   opts: { input?: string; timeoutMs?: number } = {},
 ): Promise<ExecResult> {
-  return new Promise((resolve) => {
-    const child = spawn('setpriv', ['--pdeathsig', 'SIGKILL', '--', command, ...args], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    const pid = child.pid;
-    if (pid !== undefined) {
-      trackChild(pid, [command, ...args], () => child.kill('SIGKILL'));
-      child.once('exit', () => untrackChild(pid));
-    }
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    const timer =
-      opts.timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs);
-    const finish = (code: number | null, extra = '') => {
-      clearTimeout(timer);
-      resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() + extra });
-    };
-    child.on('error', (e) => finish(null, `${command}: ${e.message}`));
-    child.on('close', (code) => finish(code));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(opts.input);
-  });
+  const r = await runStatus(command, args, opts);
+  return {
+    code: r.code,
+    stdout: r.stdout,
+    stderr: r.startError === undefined ? r.stderr : r.stderr + r.startError,
+  };
 }
 
 function nspawnArgs(name: string, dir: string, opts: NspawnOptions): string[] {

@@ -29,9 +29,17 @@ function track(child: ChildProcess, argv: string[]): void {
   child.once('exit', () => untrackChild(pid));
 }
 
-/** Runs a command to completion; rejects with its exit status and stderr on failure. */
-export function run(command: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
+export interface StatusResult extends RunResult {
+  /** Exit status; null when killed by a signal (or the timeout), or when it could not start. */
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Why the command could not be started at all (`command: reason`), when that is what happened. */
+  startError?: string;
+}
+
+/** Runs a command to completion and says how it ended; settles the same way whatever the status. */
+export function runStatus(command: string, args: string[], opts: RunOptions = {}): Promise<StatusResult> {
+  return new Promise((resolve) => {
     const [cmd, argv] = guarded(command, args);
     const child = spawn(cmd, argv, { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
     track(child, [command, ...args]);
@@ -41,21 +49,27 @@ export function run(command: string, args: string[], opts: RunOptions = {}): Pro
     child.stderr.on('data', (b: Buffer) => err.push(b));
     const timer =
       opts.timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs);
+    const output = () => ({ stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
     child.on('error', (e) => {
       clearTimeout(timer);
-      reject(new Error(`${command}: ${e.message}`));
+      resolve({ code: null, signal: null, ...output(), startError: `${command}: ${e.message}` });
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      const stdout = Buffer.concat(out).toString();
-      const stderr = Buffer.concat(err).toString();
-      if (code === 0) return resolve({ stdout, stderr });
-      const how = signal ? `killed by ${signal}` : `exit status ${code}`;
-      reject(new Error(`${command} ${args.join(' ')}: ${how}\n${stderr.trim()}`));
+      resolve({ code, signal, ...output() });
     });
     child.stdin.on('error', () => undefined);
     child.stdin.end(opts.input);
   });
+}
+
+/** Runs a command to completion; rejects with its exit status and stderr on failure. */
+export async function run(command: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  const r = await runStatus(command, args, opts);
+  if (r.startError !== undefined) throw new Error(r.startError);
+  if (r.code === 0) return { stdout: r.stdout, stderr: r.stderr };
+  const how = r.signal ? `killed by ${r.signal}` : `exit status ${r.code}`;
+  throw new Error(`${command} ${args.join(' ')}: ${how}\n${r.stderr.trim()}`);
 }
 
 export interface ServiceProcess {
