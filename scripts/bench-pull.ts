@@ -107,7 +107,11 @@ function note(text: string): void {
   process.stderr.write(`  ${text}\n`);
 }
 
-/** Exit status of one podman command on `cli`'s store; stdout dropped, stderr kept for errors. */
+/**
+ * Exit status of one podman command on `cli`'s store; stdout dropped, stderr kept for errors. Not
+ * the harness's runStatus(): that starts every command under setpriv, which would add a process
+ * start of ours to each of the baseline's podman calls.
+ */
 function podmanStatus(cli: PodmanCli, args: string[]): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve, reject) => {
     const argv = [...cli.globalArgs, ...args];

@@ -1,5 +1,6 @@
 // Value rules of the configuration keys: each turns the text of one value into a typed value or says,
 // in words a reader can act on, what the value must be. No knowledge of which key uses which rule.
+import { clip } from '../clip.js';
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; reason: string };
 
@@ -11,7 +12,7 @@ export interface Rule<T> {
 
 /** A value as shown in an error: quoted, and cut when very long. */
 export function show(text: string): string {
-  return JSON.stringify(text.length > 120 ? `${text.slice(0, 120)}…` : text);
+  return JSON.stringify(clip(text, 120));
 }
 
 function expected<T>(expects: string, text: string): Checked<T> {

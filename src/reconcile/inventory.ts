@@ -2,6 +2,7 @@
 // state in the store — present (with the image id), missing, failed (last pull error) or invalid
 // (the file's error). Reads the store once; changes nothing.
 import type { Job } from './job.js';
+import { discoveryErrorPlace } from './journal.js';
 import { collectWanted, findInStore } from './plan.js';
 import type { RunDeps } from './run.js';
 
@@ -32,7 +33,8 @@ export async function listInventory(
   }
   for (const d of discoveries) {
     for (const e of d.errors) {
-      const where = e.file ?? (e.entry ? `${d.root}/usr/lib/bootc/bound-images.d/${e.entry}` : d.root);
+      // A file as the root sees it (like the bound rows); an entry or the root itself on the host.
+      const where = e.file ?? discoveryErrorPlace(e);
       rows.push({
         reference: e.entry ?? '',
         sourceFile: where,
