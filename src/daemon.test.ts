@@ -16,6 +16,7 @@ function snap(over: Partial<JobSnapshot>): JobSnapshot {
     progress: 0,
     pulled: [],
     removed: [],
+    planned: [],
     errors: [],
     gcSkipped: null,
     startedByUid: 0,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseCommandLine, parseJobArgument, UsageError } from './args.js';
-import { ExitCode } from './contract.js';
+import { ExitCode } from './cli-error.js';
 
 function usageError(argv: string[]): UsageError {
   try {

@@ -2,15 +2,8 @@
 // node:util parseArgs (strict: unknown flags and stray arguments are usage errors, exit 2).
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  CliError,
-  ExitCode,
-  JOB_PATH_PREFIX,
-  PULL_POLICIES,
-  jobIdOfPath,
-  jobPath,
-  type PullPolicy,
-} from './contract.js';
+import { CliError, ExitCode } from './cli-error.js';
+import { JOB_PATH_PREFIX, PULL_POLICIES, jobIdOfPath, jobPath, type PullPolicy } from '../contract/index.js';
 import { CANCEL_USAGE, LIST_USAGE, MAIN_USAGE, STATUS_USAGE, UPGRADE_USAGE } from './usage.js';
 
 export interface UpgradeRequest {

@@ -3,7 +3,9 @@
 // failures into exit codes: no bus, no daemon, access denied → 3; the daemon's InvalidArgs → 2.
 // dbus-next is loaded here, on first use, so `--help` and usage errors stay fast.
 import type { Message, MessageBus } from 'dbus-next';
-import { BUS_NAME, CliError, ExitCode, PROPERTIES_INTERFACE, type ExitCodeValue } from './contract.js';
+import { messageOf } from '../errors.js';
+import { CliError, ExitCode, type ExitCodeValue } from './cli-error.js';
+import { BUS_NAME, PROPERTIES_INTERFACE } from '../contract/index.js';
 
 const DEFAULT_SYSTEM_BUS = 'unix:path=/var/run/dbus/system_bus_socket';
 /** How long connecting (socket, auth, Hello) may take. */
@@ -33,10 +35,6 @@ export interface BusClient {
   /** The connection broke (at most once); returns a function that removes the handler. */
   onLost(handler: (err: CliError) => void): () => void;
   close(): void;
-}
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 function errorName(err: unknown): string | undefined {
@@ -76,7 +74,7 @@ export function callError(err: unknown, what: string): CliError {
     code = ExitCode.Usage;
     reason = `${what}: ${text}`;
   }
-  return new CliError(code, reason);
+  return new CliError(code, reason, name);
 }
 
 function unreachable(address: string, why: string): CliError {

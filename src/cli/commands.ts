@@ -2,15 +2,14 @@
 // its end), cancel. Each returns its exit code; failures are thrown as CliError.
 import type { UpgradeRequest } from './args.js';
 import type { BusClient } from './bus.js';
+import { CliError, ExitCode, type ExitCodeValue } from './cli-error.js';
 import {
-  CliError,
-  ExitCode,
+  DBusErrorName,
   JOB_INTERFACE,
   MANAGER_INTERFACE,
   MANAGER_PATH,
   jobIdOfPath,
-  type ExitCodeValue,
-} from './contract.js';
+} from '../contract/index.js';
 import { applyJobProperties, decodeListRows, decodeManager, emptyJob, type JobView } from './decode.js';
 import { JobWatch } from './follow.js';
 import { formatList, formatStatus, jsonDocument, listJson, statusJson } from './format.js';
@@ -112,16 +111,15 @@ export async function upgrade(bus: BusClient, io: Io, req: UpgradeRequest): Prom
   }
 }
 
+/** The errors of a Cancel aimed at a path where no job object is (any more). */
+const NO_SUCH_JOB: ReadonlySet<string> = new Set([DBusErrorName.UnknownObject, DBusErrorName.UnknownMethod]);
+
 export async function cancel(bus: BusClient, io: Io, path: string, json: boolean): Promise<ExitCodeValue> {
   const id = jobIdOfPath(path);
   try {
     await bus.call(path, JOB_INTERFACE, 'Cancel');
   } catch (err) {
-    if (
-      err instanceof CliError &&
-      err.code === ExitCode.Failed &&
-      /UnknownObject|UnknownMethod/.test(err.message)
-    ) {
+    if (err instanceof CliError && err.dbusError !== undefined && NO_SUCH_JOB.has(err.dbusError)) {
       throw new CliError(ExitCode.Failed, `no job ${id}: the daemon does not know ${path}`);
     }
     throw err;

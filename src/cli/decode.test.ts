@@ -1,6 +1,6 @@
 import dbus from 'dbus-next';
 import { describe, expect, it } from 'vitest';
-import { CliError, ExitCode } from './contract.js';
+import { CliError, ExitCode } from './cli-error.js';
 import { applyJobProperties, decodeListRows, decodeManager, emptyJob } from './decode.js';
 
 const V = (signature: string, value: unknown) => new dbus.Variant(signature, value);
@@ -107,6 +107,7 @@ describe('applyJobProperties', () => {
       gcSkipped: '',
       currentImage: 'c:1',
       options: { 'pull-policy': 'missing', 'dry-run': false, gc: true },
+      planned: [],
     });
   });
 
@@ -116,6 +117,20 @@ describe('applyJobProperties', () => {
     expect(next).toMatchObject({ imagesDone: 3, pulled: ['a:1', 'c:1'], currentImage: 'c:1' });
     expect(base.imagesDone).toBe(2);
     expect(base.pulled).toEqual(['a:1']);
+  });
+
+  it('reads Planned as data and drops actions it does not know', () => {
+    const v = applyJobProperties(emptyJob(PATH, 4), {
+      Planned: V('a(ss)', [
+        ['pull', 'a:1'],
+        ['untag', 'b:1'],
+        ['paint', 'c:1'],
+      ]),
+    });
+    expect(v.planned).toEqual([
+      { action: 'pull', name: 'a:1' },
+      { action: 'untag', name: 'b:1' },
+    ]);
   });
 
   it('clamps Progress to 0..1 and ignores unknown properties', () => {

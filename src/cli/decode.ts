@@ -1,7 +1,20 @@
 // Validation of what the daemon sends: property dictionaries (a{sv} as dbus-next unmarshals them),
 // PropertiesChanged updates and ListBoundImages rows become typed views, or a CliError (exit 3) that
-// names the property and the type it had. Unknown properties are ignored (a newer daemon may add some).
-import { CliError, ExitCode, JOB_PROPERTY_TYPES, MANAGER_PROPERTY_TYPES } from './contract.js';
+// names the property and the type it had. Every property is checked against its type in the shared
+// contract (src/contract/); the views are filled from tables keyed by property name. Unknown
+// properties are ignored (a newer daemon may add some), and so are properties no view shows.
+import {
+  JOB_SPEC,
+  MANAGER_SPEC,
+  PLANNED_ACTIONS,
+  type DBusValue,
+  type InterfaceSpec,
+  type JobProperties,
+  type ManagerProperties,
+  type PlannedChange,
+} from '../contract/index.js';
+import { isRecord } from '../errors.js';
+import { CliError, ExitCode } from './cli-error.js';
 
 export interface ManagerView {
   state: string;
@@ -40,6 +53,8 @@ export interface JobView {
   gcSkipped: string;
   currentImage: string;
   options: Record<string, string | boolean>;
+  /** What a dry run would change (its Pulled and Removed hold the same as display text). */
+  planned: PlannedChange[];
 }
 
 export interface ListRow {
@@ -59,7 +74,7 @@ interface VariantLike {
 }
 
 function isVariant(v: unknown): v is VariantLike {
-  return typeof v === 'object' && v !== null && typeof (v as { signature?: unknown }).signature === 'string';
+  return isRecord(v) && typeof v.signature === 'string';
 }
 
 function isStringArray(v: unknown): v is string[] {
@@ -70,66 +85,103 @@ function isPairArray(v: unknown): v is [string, string][] {
   return Array.isArray(v) && v.every((p) => Array.isArray(p) && p.length === 2 && isStringArray(p));
 }
 
+const isCount = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+
+/** What dbus-next makes of each D-Bus type the contract uses. */
+const TYPE_CHECKS: Record<string, (v: unknown) => boolean> = {
+  s: (v) => typeof v === 'string',
+  o: (v) => typeof v === 'string',
+  b: (v) => typeof v === 'boolean',
+  u: isCount,
+  d: (v) => typeof v === 'number',
+  t: (v) => typeof v === 'bigint' || isCount(v),
+  as: isStringArray,
+  'a(ss)': isPairArray,
+  'a{sv}': isRecord,
+};
+
 /** The value of a variant of D-Bus type `type`, checked against what dbus-next makes of that type. */
 function valueOf(name: string, raw: unknown, type: string): unknown {
   if (!isVariant(raw)) throw unexpected(`property ${name} is not a variant`);
   if (raw.signature !== type)
     throw unexpected(`property ${name} has type '${raw.signature}', expected '${type}'`);
   const v = raw.value;
-  const ok = (() => {
-    switch (type) {
-      case 's':
-      case 'o':
-        return typeof v === 'string';
-      case 'u':
-        return typeof v === 'number' && Number.isInteger(v) && v >= 0;
-      case 'd':
-        return typeof v === 'number';
-      case 't':
-        return typeof v === 'bigint' || (typeof v === 'number' && Number.isInteger(v) && v >= 0);
-      case 'as':
-        return isStringArray(v);
-      case 'a(ss)':
-        return isPairArray(v);
-      case 'a{sv}':
-        return typeof v === 'object' && v !== null && !Array.isArray(v);
-      default:
-        return false;
-    }
-  })();
-  if (!ok) throw unexpected(`property ${name} does not hold a value of type '${type}'`);
+  if (!(TYPE_CHECKS[type]?.(v) ?? false))
+    throw unexpected(`property ${name} does not hold a value of type '${type}'`);
   return typeof v === 'bigint' ? Number(v) : v;
 }
 
 function asDict(raw: unknown, what: string): Record<string, unknown> {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw unexpected(`${what} is not a{sv}`);
-  return raw as Record<string, unknown>;
+  if (!isRecord(raw)) throw unexpected(`${what} is not a{sv}`);
+  return raw;
 }
 
-function plainOptions(raw: unknown): Record<string, string | boolean> {
+function plainOptions(raw: DBusValue<'a{sv}'>): Record<string, string | boolean> {
   const out: Record<string, string | boolean> = {};
-  for (const [key, v] of Object.entries(asDict(raw, 'Options'))) {
+  for (const [key, v] of Object.entries(raw)) {
     if (isVariant(v) && (typeof v.value === 'string' || typeof v.value === 'boolean')) out[key] = v.value;
   }
   return out;
 }
 
+function plannedChanges(pairs: DBusValue<'a(ss)'>): PlannedChange[] {
+  return pairs.flatMap(([action, name]) => {
+    const known = PLANNED_ACTIONS.find((a) => a === action);
+    return known ? [{ action: known, name }] : [];
+  });
+}
+
+/** How a view shows some properties of interface `S`: each setter takes the checked value. */
+type Setters<S extends InterfaceSpec, View, Props> = {
+  readonly [P in S['properties'][number]['name']]?: (view: View, value: Props[P & keyof Props]) => void;
+};
+
+/**
+ * `base` with the properties in `changed` applied through `setters`, each checked against its type
+ * in `spec`; `base` itself is not modified.
+ */
+function applyProperties<S extends InterfaceSpec, View extends object, Props>(
+  spec: S,
+  setters: Setters<S, View, Props>,
+  base: View,
+  changed: unknown,
+  what: string,
+): View {
+  const view: View = { ...base };
+  const types = new Map(spec.properties.map((p) => [p.name, p.type]));
+  const table = setters as Record<string, ((view: View, value: unknown) => void) | undefined>;
+  for (const [name, raw] of Object.entries(asDict(changed, what))) {
+    const type = types.get(name);
+    const set = table[name];
+    if (type === undefined || set === undefined) continue;
+    set(view, valueOf(name, raw, type));
+  }
+  return view;
+}
+
+const MANAGER_SETTERS: Setters<typeof MANAGER_SPEC, ManagerView, ManagerProperties> = {
+  State: (m, v) => (m.state = v),
+  LastResult: (m, v) => (m.lastResult = v),
+  LastReconcileTime: (m, v) => (m.lastReconcileTime = v),
+  Roots: (m, v) => (m.roots = v),
+  StorePath: (m, v) => (m.storePath = v),
+  Version: (m, v) => (m.version = v),
+  CurrentJob: (m, v) => (m.currentJob = v === '/' ? null : v),
+};
+
 export function decodeManager(props: unknown): ManagerView {
   const dict = asDict(props, 'the manager properties');
-  const read = <K extends keyof typeof MANAGER_PROPERTY_TYPES>(name: K): unknown =>
-    name in dict ? valueOf(name, dict[name], MANAGER_PROPERTY_TYPES[name]) : undefined;
-  const state = read('State');
-  if (state === undefined) throw unexpected('the manager has no State property');
-  const currentJob = (read('CurrentJob') as string | undefined) ?? '/';
-  return {
-    state: state as string,
-    lastResult: (read('LastResult') as string | undefined) ?? '',
-    lastReconcileTime: (read('LastReconcileTime') as number | undefined) ?? 0,
-    roots: (read('Roots') as string[] | undefined) ?? [],
-    storePath: (read('StorePath') as string | undefined) ?? '',
-    version: (read('Version') as string | undefined) ?? '',
-    currentJob: currentJob === '/' ? null : currentJob,
+  if (!('State' in dict)) throw unexpected('the manager has no State property');
+  const empty: ManagerView = {
+    state: '',
+    lastResult: '',
+    lastReconcileTime: 0,
+    roots: [],
+    storePath: '',
+    version: '',
+    currentJob: null,
   };
+  return applyProperties(MANAGER_SPEC, MANAGER_SETTERS, empty, dict, 'the manager properties');
 }
 
 /** A job before anything is known about it (its properties not read yet). */
@@ -152,46 +204,36 @@ export function emptyJob(path: string, id: number): JobView {
     gcSkipped: '',
     currentImage: '',
     options: {},
+    planned: [],
   };
 }
 
-type JobPropertyName = keyof typeof JOB_PROPERTY_TYPES;
-
-const JOB_SETTERS: { [K in JobPropertyName]: (job: JobView, value: unknown) => void } = {
-  Id: (j, v) => (j.id = v as number),
-  State: (j, v) => (j.state = v as string),
-  Phase: (j, v) => (j.phase = v as string),
-  ImagesTotal: (j, v) => (j.imagesTotal = v as number),
-  ImagesDone: (j, v) => (j.imagesDone = v as number),
-  Progress: (j, v) => (j.progress = Math.min(1, Math.max(0, v as number))),
-  Pulled: (j, v) => (j.pulled = v as string[]),
-  Removed: (j, v) => (j.removed = v as string[]),
-  Errors: (j, v) =>
-    (j.errors = (v as [string, string][]).map(([subject, message]) => ({ subject, message }))),
-  StartedByUID: (j, v) => (j.startedByUid = v as number),
-  StartTime: (j, v) => (j.startTime = v as number),
-  FinishTime: (j, v) => (j.finishTime = v as number),
-  Result: (j, v) => (j.result = v as string),
-  GcSkipped: (j, v) => (j.gcSkipped = v as string),
-  CurrentImage: (j, v) => (j.currentImage = v as string),
+const JOB_SETTERS: Setters<typeof JOB_SPEC, JobView, JobProperties> = {
+  Id: (j, v) => (j.id = v),
+  State: (j, v) => (j.state = v),
+  Phase: (j, v) => (j.phase = v),
+  ImagesTotal: (j, v) => (j.imagesTotal = v),
+  ImagesDone: (j, v) => (j.imagesDone = v),
+  Progress: (j, v) => (j.progress = Math.min(1, Math.max(0, v))),
+  Pulled: (j, v) => (j.pulled = v),
+  Removed: (j, v) => (j.removed = v),
+  Errors: (j, v) => (j.errors = v.map(([subject, message]) => ({ subject, message }))),
+  StartedByUID: (j, v) => (j.startedByUid = v),
+  StartTime: (j, v) => (j.startTime = v),
+  FinishTime: (j, v) => (j.finishTime = v),
+  Result: (j, v) => (j.result = v),
+  GcSkipped: (j, v) => (j.gcSkipped = v),
+  CurrentImage: (j, v) => (j.currentImage = v),
   Options: (j, v) => (j.options = plainOptions(v)),
+  Planned: (j, v) => (j.planned = plannedChanges(v)),
 };
-
-function isJobProperty(name: string): name is JobPropertyName {
-  return Object.prototype.hasOwnProperty.call(JOB_PROPERTY_TYPES, name);
-}
 
 /**
  * `base` with the properties in `changed` applied (a GetAll answer or PropertiesChanged's changed
  * dictionary); `base` itself is not modified.
  */
 export function applyJobProperties(base: JobView, changed: unknown): JobView {
-  const job: JobView = { ...base };
-  for (const [name, raw] of Object.entries(asDict(changed, `the properties of ${base.path}`))) {
-    if (!isJobProperty(name)) continue;
-    JOB_SETTERS[name](job, valueOf(name, raw, JOB_PROPERTY_TYPES[name]));
-  }
-  return job;
+  return applyProperties(JOB_SPEC, JOB_SETTERS, base, changed, `the properties of ${base.path}`);
 }
 
 export function decodeListRows(body: unknown): ListRow[] {

@@ -4,17 +4,16 @@
 // order with the signals, and a job that already ended is recognized from its State or its JobRemoved.
 import type { Message } from 'dbus-next';
 import type { BusClient } from './bus.js';
+import { CliError, ExitCode } from './cli-error.js';
 import {
   BUS_NAME,
-  CliError,
-  ExitCode,
   JOB_INTERFACE,
   JOB_PATH_PREFIX,
   MANAGER_INTERFACE,
   MANAGER_PATH,
   PROPERTIES_INTERFACE,
   jobIdOfPath,
-} from './contract.js';
+} from '../contract/index.js';
 import { applyJobProperties, emptyJob, type JobView } from './decode.js';
 import { isFinal } from './job-events.js';
 

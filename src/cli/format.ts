@@ -17,9 +17,11 @@ export function eventLine(e: JobEvent): string {
     case 'pulling':
       return `pulling ${e.index}/${e.total} ${e.reference}`;
     case 'pulled':
-      return e.dryRun ? `would pull ${e.reference}` : `pulled ${e.reference}`;
+      return `pulled ${e.reference}`;
     case 'removed':
-      return e.dryRun ? `would remove ${e.name}` : `removed ${e.name}`;
+      return `removed ${e.name}`;
+    case 'planned':
+      return `would ${e.action} ${e.name}`;
     case 'error':
       return `error: ${e.subject}: ${e.message}`;
     case 'gc-skipped':

@@ -69,7 +69,13 @@ describe('jobEvents', () => {
   });
 
   it('announces the count before the would-pull lines of a quick dry run', () => {
-    const a = job({ phase: 'discover', imagesTotal: 2, pulled: ['a:1 (dry run: would pull)'] });
+    const a = job({
+      phase: 'discover',
+      imagesTotal: 2,
+      options: { 'dry-run': true },
+      pulled: ['a:1 (dry run: would pull)'],
+      planned: [{ action: 'pull', name: 'a:1' }],
+    });
     const b = job({ ...a, phase: 'done', state: 'success' });
     expect(lines([job({}), a, b])).toEqual(['found 2 bound images', 'would pull a:1']);
   });
@@ -100,10 +106,29 @@ describe('jobEvents', () => {
       phase: 'done',
       state: 'success',
       imagesTotal: 1,
+      options: { 'dry-run': true },
       pulled: ['a:1 (dry run: would pull)'],
       removed: ['old:2 (dry run: would remove)'],
+      planned: [
+        { action: 'pull', name: 'a:1' },
+        { action: 'remove', name: 'old:2' },
+      ],
     });
     expect(lines([v])).toEqual(['found 1 bound image', 'would pull a:1', 'would remove old:2']);
+  });
+
+  it('a dry run says what it would untag and never that it removed anything', () => {
+    const v = job({
+      phase: 'done',
+      state: 'success',
+      options: { 'dry-run': true },
+      removed: ['extra:1 (dry run: would untag)', 'old:2 (dry run: would remove)'],
+      planned: [
+        { action: 'untag', name: 'extra:1' },
+        { action: 'remove', name: 'old:2' },
+      ],
+    });
+    expect(lines([v])).toEqual(['found 0 bound images', 'would untag extra:1', 'would remove old:2']);
   });
 
   it('reports waiting, errors and a skipped GC once each', () => {

@@ -1,20 +1,18 @@
 // What happened to a job between two views of it, as events the progress views print: a pure diff,
 // so every line `upgrade` prints can be tested without a bus.
-import { FINAL_JOB_STATES } from './contract.js';
+import { FINAL_JOB_STATES, type PlannedAction } from '../contract/index.js';
 import type { JobView } from './decode.js';
 
 export type JobEvent =
   | { kind: 'waiting' }
   | { kind: 'discovered'; total: number }
   | { kind: 'pulling'; index: number; total: number; reference: string }
-  | { kind: 'pulled'; reference: string; dryRun: boolean }
-  | { kind: 'removed'; name: string; dryRun: boolean }
+  | { kind: 'pulled'; reference: string }
+  | { kind: 'removed'; name: string }
+  | { kind: 'planned'; action: PlannedAction; name: string }
   | { kind: 'error'; subject: string; message: string }
   | { kind: 'gc-skipped'; reason: string }
   | { kind: 'finished'; state: string; result: string };
-
-const DRY_PULL = ' (dry run: would pull)';
-const DRY_REMOVE = ' (dry run: would remove)';
 
 export function isFinal(state: string): boolean {
   return FINAL_JOB_STATES.includes(state);
@@ -28,10 +26,6 @@ export function resultLine(job: JobView): string {
     return first ? `failed: ${first.subject}: ${first.message}` : 'failed';
   }
   return job.state;
-}
-
-function stripSuffix(text: string, suffix: string): { text: string; had: boolean } {
-  return text.endsWith(suffix) ? { text: text.slice(0, -suffix.length), had: true } : { text, had: false };
 }
 
 /** Items of `next` not in `prev` (both lists only grow; an item may repeat, so count occurrences). */
@@ -52,7 +46,7 @@ const BEFORE_PLAN = new Set(['discover', 'waiting']);
 
 /**
  * The events between `prev` (null: nothing shown yet) and `next`, in the order a reader expects:
- * waiting, discovery, current pull, pulls done, removals, errors, GC skipped. The end is not among
+ * waiting, discovery, current pull, pulls done, removals, planned changes, errors, GC skipped. The end is not among
  * them: only the follower knows when the job has ended (see finishedEvent).
  */
 export function jobEvents(prev: JobView | null, next: JobView): JobEvent[] {
@@ -75,13 +69,17 @@ export function jobEvents(prev: JobView | null, next: JobView): JobEvent[] {
     });
   }
 
-  for (const entry of added(prev?.pulled ?? [], next.pulled, (s) => s)) {
-    const { text, had } = stripSuffix(entry, DRY_PULL);
-    events.push({ kind: 'pulled', reference: text, dryRun: had });
+  // A dry run's Pulled and Removed only repeat its Planned as display text for older readers.
+  if (next.options['dry-run'] !== true) {
+    for (const reference of added(prev?.pulled ?? [], next.pulled, (s) => s)) {
+      events.push({ kind: 'pulled', reference });
+    }
+    for (const name of added(prev?.removed ?? [], next.removed, (s) => s))
+      events.push({ kind: 'removed', name });
   }
-  for (const entry of added(prev?.removed ?? [], next.removed, (s) => s)) {
-    const { text, had } = stripSuffix(entry, DRY_REMOVE);
-    events.push({ kind: 'removed', name: text, dryRun: had });
+  const plannedKey = (p: { action: string; name: string }): string => `${p.action}\n${p.name}`;
+  for (const p of added(prev?.planned ?? [], next.planned, plannedKey)) {
+    events.push({ kind: 'planned', action: p.action, name: p.name });
   }
   for (const e of added(prev?.errors ?? [], next.errors, (x) => `${x.subject}\n${x.message}`)) {
     events.push({ kind: 'error', subject: e.subject, message: e.message });

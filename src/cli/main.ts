@@ -5,7 +5,7 @@
 // one-line reason on stderr for every non-zero code. The timer runs it hourly, so it loads only what
 // the command needs: dbus-next once a bus is needed, cli-progress only on a terminal.
 import { parseCommandLine, type Command } from './args.js';
-import { CliError, ExitCode, type ExitCodeValue } from './contract.js';
+import { CliError, ExitCode, type ExitCodeValue } from './cli-error.js';
 import type { Io } from './commands.js';
 import { errorJson, jsonDocument } from './format.js';
 import type { Reporter } from './reporters.js';

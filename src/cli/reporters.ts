@@ -107,9 +107,10 @@ export class BarReporter implements Reporter {
   finish(view: JobView): void {
     this.update(view);
     this.close();
+    const toPull = view.planned.filter((p) => p.action === 'pull').length;
     const summary =
       view.options['dry-run'] === true
-        ? `dry run: ${view.pulled.length} to pull, ${view.removed.length} to remove`
+        ? `dry run: ${toPull} to pull, ${view.planned.length - toPull} to remove`
         : `${plural(view.pulled.length, 'image')} pulled, ${view.removed.length} removed`;
     this.stream.write(`${eventLine(finishedEvent(view))} (${summary})\n`);
   }

@@ -1,16 +1,7 @@
-// D-Bus error names the service answers with, and the error type that carries one to the reply.
-export const DBusErrorName = {
-  AccessDenied: 'org.freedesktop.DBus.Error.AccessDenied',
-  InvalidArgs: 'org.freedesktop.DBus.Error.InvalidArgs',
-  LimitsExceeded: 'org.freedesktop.DBus.Error.LimitsExceeded',
-  Failed: 'org.freedesktop.DBus.Error.Failed',
-  PropertyReadOnly: 'org.freedesktop.DBus.Error.PropertyReadOnly',
-  UnknownMethod: 'org.freedesktop.DBus.Error.UnknownMethod',
-  UnknownObject: 'org.freedesktop.DBus.Error.UnknownObject',
-  JobFinished: 'org.bootc.BoundImages.Error.JobFinished',
-} as const;
+// The error type that carries a D-Bus error name (src/contract/) to the service's reply.
+import { DBusErrorName, type DBusErrorNameValue } from '../contract/index.js';
 
-export type DBusErrorNameValue = (typeof DBusErrorName)[keyof typeof DBusErrorName];
+export { DBusErrorName, type DBusErrorNameValue } from '../contract/index.js';
 
 /** An error that becomes a D-Bus error reply with `errorName` and the message as its text. */
 export class ServiceError extends Error {

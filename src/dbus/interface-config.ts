@@ -1,26 +1,63 @@
-// Configures a dbus-next Interface class's properties from an interface spec of the contract, so the
-// property table served over the bus is the contract's and a getter missing in the class is an error
-// at load time, not a silent hole. Methods are not configured here: the method handler serves them.
+// Serves the properties of a contract interface (src/contract/) from a table: one entry per property
+// of the interface, typed by it, so a property added to dbus/org.bootc.BoundImages.xml is a compile
+// error here until it has a value, and the getters dbus-next reads are made from that table. Each
+// entry names the model fields whose change moves it (the field map PropertiesChanged follows).
+// Methods are not configured here: the method handler serves them.
 import dbus from 'dbus-next';
-import type { InterfaceSpec } from './contract.js';
+import type { DBusValue, InterfaceSpec, PropertyName, PropertyType } from '../contract/index.js';
+
+/** How one property reads its value from `Src`, and which fields `F` of the model move it. */
+export interface PropertyEntry<Src, F extends string, V> {
+  /** The model fields whose change moves this property; none for a constant or a derived one. */
+  readonly fields?: readonly F[];
+  get(src: Src): V;
+}
+
+/** One entry for every property of interface `S`. */
+export type PropertyTable<S extends InterfaceSpec, Src, F extends string = never> = {
+  readonly [P in PropertyName<S>]: PropertyEntry<Src, F, DBusValue<PropertyType<S, P>>>;
+};
 
 /** A subclass of dbus-next's Interface, whatever its constructor takes. */
-interface InterfaceClass {
+interface InterfaceClass<Obj> {
   readonly name: string;
-  readonly prototype: object;
+  readonly prototype: Obj;
   configureMembers: (typeof dbus.interface.Interface)['configureMembers'];
 }
 
-export function configureProperties(klass: InterfaceClass, spec: InterfaceSpec): void {
+/**
+ * Defines on `klass` one getter per property of `spec`, reading `table` over `source(object)`, and
+ * tells dbus-next the property table.
+ */
+export function serveProperties<S extends InterfaceSpec, Obj, Src, F extends string>(
+  klass: InterfaceClass<Obj>,
+  spec: S,
+  table: PropertyTable<S, Src, F>,
+  source: (obj: Obj) => Src,
+): void {
   const properties: Record<string, dbus.interface.PropertyOptions> = {};
+  const entries = table as Record<string, PropertyEntry<Src, F, unknown> | undefined>;
   for (const p of spec.properties) {
-    const descriptor = Object.getOwnPropertyDescriptor(klass.prototype, p.name);
-    if (!descriptor?.get) {
-      throw new Error(`${klass.name} lacks a getter for the ${spec.name} property ${p.name}`);
-    }
+    const entry = entries[p.name];
+    if (!entry) throw new Error(`${klass.name} has no value for the ${spec.name} property ${p.name}`);
+    Object.defineProperty(klass.prototype, p.name, {
+      get(this: Obj) {
+        return entry.get(source(this));
+      },
+      configurable: true,
+    });
     properties[p.name] = { signature: p.type, access: p.access };
   }
   klass.configureMembers({ properties });
+}
+
+/** The properties of `table` that a change of `fields` moves, in table order. */
+export function propertiesMovedBy<S extends InterfaceSpec, F extends string>(
+  table: PropertyTable<S, unknown, F>,
+  fields: readonly F[],
+): string[] {
+  const entries = Object.entries(table) as [string, PropertyEntry<unknown, F, unknown>][];
+  return entries.filter(([, e]) => e.fields?.some((f) => fields.includes(f))).map(([name]) => name);
 }
 
 /** Sends PropertiesChanged for `names` of an exported interface, reading their current values. */

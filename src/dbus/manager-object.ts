@@ -1,10 +1,11 @@
-// The org.bootc.BoundImages object at /org/bootc/BoundImages: read-only properties from the daemon's
-// model and the reconciler, PropertiesChanged for the ones whose value moved, and JobRemoved.
+// The org.bootc.BoundImages object at /org/bootc/BoundImages: its properties are a table over the
+// daemon's model and the reconciler (MANAGER_PROPERTIES, one entry per property of the contract),
+// PropertiesChanged for the ones whose value moved, and JobRemoved.
 import dbus from 'dbus-next';
 import { isDeepStrictEqual } from 'node:util';
+import { MANAGER_INTERFACE, MANAGER_PATH, MANAGER_SPEC, jobPath } from '../contract/index.js';
 import type { Reconciler } from '../reconcile/reconciler.js';
-import { MANAGER_INTERFACE, MANAGER_PATH, MANAGER_SPEC, jobPath } from './contract.js';
-import { configureProperties, emitChanged } from './interface-config.js';
+import { emitChanged, serveProperties, type PropertyTable } from './interface-config.js';
 
 /** What the manager object shows that the reconciler does not know. */
 export interface ManagerView {
@@ -16,14 +17,34 @@ export interface ManagerView {
   readonly version: string;
 }
 
+interface ManagerSource {
+  readonly view: ManagerView;
+  readonly reconciler: Reconciler;
+}
+
+/** Every manager property; all are re-read by refresh(), so none names fields. */
+export const MANAGER_PROPERTIES: PropertyTable<typeof MANAGER_SPEC, ManagerSource> = {
+  State: { get: (m) => (m.reconciler.busy ? 'reconciling' : 'idle') },
+  LastResult: { get: (m) => m.view.lastResult },
+  LastReconcileTime: { get: (m) => m.view.lastReconcileTime },
+  Roots: { get: (m) => [...m.view.roots] },
+  StorePath: { get: (m) => m.view.storePath },
+  Version: { get: (m) => m.view.version },
+  CurrentJob: {
+    get: (m) => {
+      const running = m.reconciler.running;
+      return running ? jobPath(running.id) : '/';
+    },
+  },
+};
+
 export class ManagerObject extends dbus.interface.Interface {
+  readonly source: ManagerSource;
   private sent = new Map<string, unknown>();
 
-  constructor(
-    private readonly view: ManagerView,
-    private readonly reconciler: Reconciler,
-  ) {
+  constructor(view: ManagerView, reconciler: Reconciler) {
     super(MANAGER_INTERFACE);
+    this.source = { view, reconciler };
     this.sent = this.values();
   }
 
@@ -39,32 +60,9 @@ export class ManagerObject extends dbus.interface.Interface {
     this.sent = now;
     emitChanged(this, moved);
   }
-
-  get State(): string {
-    return this.reconciler.busy ? 'reconciling' : 'idle';
-  }
-  get LastResult(): string {
-    return this.view.lastResult;
-  }
-  get LastReconcileTime(): number {
-    return this.view.lastReconcileTime;
-  }
-  get Roots(): string[] {
-    return [...this.view.roots];
-  }
-  get StorePath(): string {
-    return this.view.storePath;
-  }
-  get Version(): string {
-    return this.view.version;
-  }
-  get CurrentJob(): string {
-    const running = this.reconciler.running;
-    return running ? jobPath(running.id) : '/';
-  }
 }
 
-configureProperties(ManagerObject, MANAGER_SPEC);
+serveProperties(ManagerObject, MANAGER_SPEC, MANAGER_PROPERTIES, (o) => o.source);
 
 /** JobRemoved(o job, s result) from the manager object. */
 export function jobRemovedSignal(id: number, result: string): dbus.Message {

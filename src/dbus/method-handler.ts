@@ -13,10 +13,10 @@ import {
   MANAGER_SPEC,
   jobIdOfPath,
   type InterfaceSpec,
-} from './contract.js';
+} from '../contract/index.js';
 import { callerUid } from './caller.js';
 import { DBusErrorName, ServiceError } from './errors.js';
-import { renderIntrospection } from './introspection-xml.js';
+import { renderIntrospection } from '../contract/introspection-xml.js';
 import { parseUpgradeOptions, shown } from './upgrade-options.js';
 
 const INTROSPECTABLE = 'org.freedesktop.DBus.Introspectable';

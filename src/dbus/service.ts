@@ -6,7 +6,7 @@ import dbus from 'dbus-next';
 import type { InventoryRow } from '../reconcile/inventory.js';
 import type { Job, ReconcileOptions } from '../reconcile/job.js';
 import type { Reconciler } from '../reconcile/reconciler.js';
-import { BUS_NAME, MANAGER_PATH, jobPath } from './contract.js';
+import { BUS_NAME, MANAGER_PATH, jobPath } from '../contract/index.js';
 import { DBusErrorName, ServiceError } from './errors.js';
 import { JobObject } from './job-object.js';
 import { ManagerObject, jobRemovedSignal, type ManagerView } from './manager-object.js';

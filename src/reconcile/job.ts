@@ -1,11 +1,13 @@
 // The progress model of one reconcile: a Job's state, phase, counters, per-image states and results.
 // It knows nothing of D-Bus; the D-Bus layer mirrors its `changed` events as PropertiesChanged.
 import { EventEmitter } from 'node:events';
+import type { PlannedChange, PullPolicy } from '../contract/index.js';
+
+export type { PlannedChange, PullPolicy } from '../contract/index.js';
 
 export type JobState = 'running' | 'success' | 'failed' | 'cancelled';
 /** `waiting`: queued behind a reconcile with other options (only one reconcile runs at a time). */
 export type JobPhase = 'waiting' | 'discover' | 'pull' | 'gc' | 'done';
-export type PullPolicy = 'missing' | 'always' | 'newer';
 export type ImageState = 'present' | 'missing' | 'pulling' | 'pulled' | 'failed';
 
 export interface ReconcileOptions {
@@ -30,8 +32,12 @@ export interface JobSnapshot {
   imagesTotal: number;
   imagesDone: number;
   progress: number;
+  /** References pulled (never in a dry run). */
   pulled: string[];
+  /** Names removed or untagged by GC (never in a dry run). */
   removed: string[];
+  /** What a dry run would change, in order (empty outside a dry run). */
+  planned: PlannedChange[];
   errors: JobError[];
   gcSkipped: string | null;
   startedByUid: number;
@@ -76,6 +82,7 @@ export class Job extends EventEmitter {
   private inflight = new Map<string, number>();
   private readonly pulledList: string[] = [];
   private readonly removedList: string[] = [];
+  private readonly plannedList: PlannedChange[] = [];
   private readonly errorList: JobError[] = [];
   private gcSkip: string | null = null;
   private finish = 0;
@@ -122,6 +129,7 @@ export class Job extends EventEmitter {
       progress: this.progress,
       pulled: [...this.pulledList],
       removed: [...this.removedList],
+      planned: this.plannedList.map((p) => ({ ...p })),
       errors: this.errorList.map((e) => ({ ...e })),
       gcSkipped: this.gcSkip,
       startedByUid: this.startedByUid,
@@ -190,10 +198,10 @@ export class Job extends EventEmitter {
     this.changed(['errors']);
   }
 
-  /** Records a pull that happened outside the pool (or would happen, in a dry run). */
-  addPulled(name: string): void {
-    this.pulledList.push(name);
-    this.changed(['pulled']);
+  /** Records a change a dry run would make. */
+  addPlanned(change: PlannedChange): void {
+    this.plannedList.push({ ...change });
+    this.changed(['planned']);
   }
 
   addRemoved(name: string): void {

@@ -163,6 +163,7 @@ describe('Reconciler', () => {
       new StoreError(`pull ${ref}: Podman API socket /run/x.sock refuses connections`, {
         socketPath: '/run/x.sock',
         code: 'ECONNREFUSED',
+        socketFailure: 'Podman API socket /run/x.sock refuses connections',
       });
     const job = reconciler.start(OPTS, 0);
     await finished(job);

@@ -1,14 +1,15 @@
 // One reconcile, step by step: discover → check the store → plan → pull → GC → result.
 // Everything it learns goes into the Job (progress model) and the journal; it never speaks D-Bus.
 import type { Logger } from '../systemd/log.js';
-import { PullError, StoreError } from '../store/errors.js';
+import { messageOf } from '../errors.js';
+import { StoreError } from '../store/errors.js';
 import { sameDirectory } from '../store/served-root.js';
 import type { PullOptions, StoredImage } from '../store/podman-client.js';
 import type { RootDiscovery } from '../types.js';
 import { gcBlocker, planGc } from './gc-plan.js';
 import type { ImageState, Job } from './job.js';
 import * as journal from './journal.js';
-import { collectWanted, findInStore, planPulls, type WantedImage } from './plan.js';
+import { collectWanted, findInStore, planPulls, type PullPlan, type WantedImage } from './plan.js';
 import { runPulls } from './pull-pool.js';
 
 /** What a reconcile needs from the Podman store client. */
@@ -34,10 +35,6 @@ export interface RunDeps {
   credentialFor(w: WantedImage): Promise<PullOptions['auth']>;
 }
 
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 /** Refuse to touch a store other than the configured one (e.g. the host's /var/lib/containers). */
 export async function checkStoreIdentity(store: StoreApi, storePath: string): Promise<void> {
   const rootDir = await store.storeRoot();
@@ -48,93 +45,48 @@ export async function checkStoreIdentity(store: StoreApi, storePath: string): Pr
   }
 }
 
+/** What discovery found, with its problems counted. */
+interface Discovered {
+  discoveries: RootDiscovery[];
+  /** Bound-image entries or files that could not be used. */
+  errors: number;
+  /** Roots that could not be read. */
+  unreadable: string[];
+}
+
+/** How the pulls went. */
+interface Pulled {
+  /** Pulls ran (nothing to pull, or a dry run: false); then the store changed since the listing. */
+  ran: boolean;
+  /** Failed pulls that count (a `newer` check of an image already present does not). */
+  failed: number;
+  /** The Podman API socket itself failed: the headline of the result. */
+  socketFailure: string | null;
+}
+
 /** Runs one reconcile to its end; the job is ended here in every case. */
 export async function runReconcile(job: Job, deps: RunDeps): Promise<void> {
   const log = deps.logger;
   const signal = job.abort.signal;
   // The store identity check and the first listing are read-only: they run while discovery does.
-  // Nothing is pulled or removed before the identity check has passed.
+  // Nothing is pulled or removed before the identity check has passed; the listing need not wait for
+  // /info, its result is used only after the check.
   const identity = checkStoreIdentity(deps.store, deps.storePath);
-  // Listing is read-only too, so it need not wait for /info; its result is used only after the check.
   const listing = deps.store.listImages();
   identity.catch(() => undefined);
   listing.catch(() => undefined);
   try {
     job.setPhase('discover');
-    const discoveries = await deps.discover(job.options.extraRoots);
-    journal.logStarted(
-      log,
-      job,
-      discoveries.map((d) => d.root),
-    );
-    let discoveryErrors = 0;
-    const unreadable: string[] = [];
-    for (const d of discoveries) {
-      if (!d.readable) unreadable.push(d.root);
-      for (const e of d.errors) {
-        discoveryErrors += 1;
-        job.addError(journal.discoveryErrorPlace(e), e.message);
-        journal.logDiscoveryError(log, job, e);
-      }
-    }
+    const found = await discover(job, deps);
     if (signal.aborted) return finishCancelled(job, log);
 
     await identity;
-    const wanted = collectWanted(discoveries);
+    const wanted = collectWanted(found.discoveries);
     const before = await listing;
     const plan = planPulls(wanted, before, job.options.pullPolicy);
-    const states = new Map<string, ImageState>();
-    for (const p of plan.present) states.set(p.wanted.reference, 'present');
-    for (const w of plan.toPull) states.set(w.reference, 'missing');
-    job.setImages(states);
+    setImages(job, plan);
 
-    let failedPulls = 0;
-    let socketProblem: string | null = null;
-    const pulls = plan.toPull.length > 0 && !job.options.dryRun;
-    if (pulls) {
-      job.setPhase('pull');
-      const attempts = new Map<string, number>();
-      const logging: Promise<void>[] = [];
-      const outcomes = await runPulls(deps.store, plan.toPull, {
-        ...deps.pull,
-        signal,
-        credentialFor: deps.credentialFor,
-        onStart: (w) => job.pullStarted(w.reference),
-        onProgress: (w, f) => job.pullProgress(w.reference, f),
-        onRetry: (w, e, attempt, left) => {
-          attempts.set(w.reference, attempt);
-          journal.logRetry(log, job, w, e, attempt, left);
-        },
-        onDone: (w, e) => {
-          if (e && signal.aborted) {
-            job.pullFinished(w.reference, false, 'cancelled');
-            return;
-          }
-          job.pullFinished(w.reference, e === null, e?.message);
-          if (e) {
-            journal.logPullFailed(log, job, w, e, (attempts.get(w.reference) ?? 0) + 1);
-            return;
-          }
-          logging.push(
-            deps.store
-              .imageId(w.reference)
-              .catch(() => null)
-              .then((id) => journal.logPulled(log, job, w, id ?? undefined)),
-          );
-        },
-      });
-      await Promise.all(logging);
-      const failed = outcomes.filter((o) => o.error);
-      // Policy `newer`: a present image whose registry check failed is still usable.
-      const tolerated =
-        job.options.pullPolicy === 'newer'
-          ? failed.filter((o) => findInStore(o.wanted.reference, before))
-          : [];
-      failedPulls = failed.length - tolerated.length;
-      socketProblem = unreachableSocket(failed.map((o) => o.error));
-    } else if (job.options.dryRun) {
-      for (const w of plan.toPull) job.addPulled(`${w.reference} (dry run: would pull)`);
-    }
+    const pulled = await pull(job, deps, plan.toPull, before);
     if (signal.aborted) return finishCancelled(job, log);
 
     job.setPhase('gc');
@@ -142,36 +94,127 @@ export async function runReconcile(job: Job, deps: RunDeps): Promise<void> {
       enabledByConfig: deps.gcEnabled,
       enabledByCaller: job.options.gc,
       cancelled: signal.aborted,
-      unreadableRoots: unreadable,
-      discoveryErrors,
-      failedPulls,
+      unreadableRoots: found.unreadable,
+      discoveryErrors: found.errors,
+      failedPulls: pulled.failed,
     });
     if (blocker) {
       job.skipGc(blocker);
-      journal.logGcSkipped(log, job, blocker, unreadable);
+      journal.logGcSkipped(log, job, blocker, found.unreadable);
     } else {
       // Nothing pulled: the store is as listed (the daemon owns it), so GC plans from that listing.
-      await collectGarbage(job, deps, wanted, pulls ? await deps.store.listImages() : before);
+      await collectGarbage(job, deps, wanted, pulled.ran ? await deps.store.listImages() : before);
     }
-
-    const problems = failedPulls + discoveryErrors + unreadable.length;
     if (signal.aborted) return finishCancelled(job, log);
-    if (problems > 0) {
-      const counts = summarize(failedPulls, discoveryErrors, unreadable.length);
-      const reason = socketProblem ? `${socketProblem}; ${counts}` : counts;
-      job.end('failed', reason);
-      journal.logFailed(log, job, reason);
-    } else {
-      job.end('success');
-      journal.logSucceeded(log, job, wanted.length);
-    }
+    finish(job, log, found, pulled, wanted.length);
   } catch (err) {
     if (signal.aborted) return finishCancelled(job, log);
-    const reason = errorMessage(err);
+    const reason = messageOf(err);
     job.addError('reconcile', reason);
     job.end('failed', reason);
     journal.logFailed(log, job, reason);
   }
+}
+
+/** Discovers every root of the run; each problem goes into the job and the journal. */
+async function discover(job: Job, deps: RunDeps): Promise<Discovered> {
+  const log = deps.logger;
+  const discoveries = await deps.discover(job.options.extraRoots);
+  journal.logStarted(
+    log,
+    job,
+    discoveries.map((d) => d.root),
+  );
+  let errors = 0;
+  const unreadable: string[] = [];
+  for (const d of discoveries) {
+    if (!d.readable) unreadable.push(d.root);
+    for (const e of d.errors) {
+      errors += 1;
+      job.addError(journal.discoveryErrorPlace(e), e.message);
+      journal.logDiscoveryError(log, job, e);
+    }
+  }
+  return { discoveries, errors, unreadable };
+}
+
+/** The job's image list from the plan: present images count as done. */
+function setImages(job: Job, plan: PullPlan): void {
+  const states = new Map<string, ImageState>();
+  for (const p of plan.present) states.set(p.wanted.reference, 'present');
+  for (const w of plan.toPull) states.set(w.reference, 'missing');
+  job.setImages(states);
+}
+
+/** Pulls what the plan wants (a dry run only records it as planned). */
+async function pull(
+  job: Job,
+  deps: RunDeps,
+  toPull: readonly WantedImage[],
+  before: readonly StoredImage[],
+): Promise<Pulled> {
+  if (job.options.dryRun) {
+    for (const w of toPull) job.addPlanned({ action: 'pull', name: w.reference });
+    return { ran: false, failed: 0, socketFailure: null };
+  }
+  if (toPull.length === 0) return { ran: false, failed: 0, socketFailure: null };
+  const log = deps.logger;
+  const signal = job.abort.signal;
+  job.setPhase('pull');
+  const attempts = new Map<string, number>();
+  const logging: Promise<void>[] = [];
+  const outcomes = await runPulls(deps.store, toPull, {
+    ...deps.pull,
+    signal,
+    credentialFor: deps.credentialFor,
+    onStart: (w) => job.pullStarted(w.reference),
+    onProgress: (w, f) => job.pullProgress(w.reference, f),
+    onRetry: (w, e, attempt, left) => {
+      attempts.set(w.reference, attempt);
+      journal.logRetry(log, job, w, e, attempt, left);
+    },
+    onDone: (w, e) => {
+      if (e && signal.aborted) {
+        job.pullFinished(w.reference, false, 'cancelled');
+        return;
+      }
+      job.pullFinished(w.reference, e === null, e?.message);
+      if (e) {
+        journal.logPullFailed(log, job, w, e, (attempts.get(w.reference) ?? 0) + 1);
+        return;
+      }
+      logging.push(
+        deps.store
+          .imageId(w.reference)
+          .catch(() => null)
+          .then((id) => journal.logPulled(log, job, w, id ?? undefined)),
+      );
+    },
+  });
+  await Promise.all(logging);
+  const failed = outcomes.filter((o) => o.error);
+  // Policy `newer`: a present image whose registry check failed is still usable.
+  const tolerated =
+    job.options.pullPolicy === 'newer' ? failed.filter((o) => findInStore(o.wanted.reference, before)) : [];
+  return {
+    ran: true,
+    failed: failed.length - tolerated.length,
+    socketFailure: socketFailureOf(failed.map((o) => o.error)),
+  };
+}
+
+/** Ends a reconcile that ran to its end: failed when anything went wrong, else success. */
+function finish(job: Job, log: Logger, found: Discovered, pulled: Pulled, images: number): void {
+  const problems = pulled.failed + found.errors + found.unreadable.length;
+  if (problems === 0) {
+    job.end('success');
+    journal.logSucceeded(log, job, images);
+    return;
+  }
+  const counts = summarize(pulled.failed, found.errors, found.unreadable.length);
+  const reason = pulled.socketFailure ? `${pulled.socketFailure}; ${counts}` : counts;
+  job.end('failed', reason);
+  journal.logFailed(log, job, reason);
 }
 
 async function collectGarbage(
@@ -187,7 +230,7 @@ async function collectGarbage(
   );
   for (const u of gc.untag) {
     if (job.options.dryRun) {
-      job.addRemoved(`${u.name} (dry run: would untag)`);
+      job.addPlanned({ action: 'untag', name: u.name });
       continue;
     }
     await deps.store.untag(u.name);
@@ -197,7 +240,7 @@ async function collectGarbage(
   for (const r of gc.remove) {
     const label = r.names[0] ?? r.id;
     if (job.options.dryRun) {
-      job.addRemoved(`${label} (dry run: would remove)`);
+      job.addPlanned({ action: 'remove', name: label });
       continue;
     }
     await deps.store.removeImage(r.id);
@@ -207,16 +250,11 @@ async function collectGarbage(
 }
 
 /**
- * When pulls failed because the Podman API socket could not be reached, that is the news an operator
+ * When pulls failed because the Podman API socket could not be used, that is the news an operator
  * needs in the result and STATUS=, not only "N pull(s) failed".
  */
-function unreachableSocket(errors: readonly (Error | null)[]): string | null {
-  for (const e of errors) {
-    if (e instanceof StoreError && !(e instanceof PullError) && e.socketPath && e.code) {
-      const at = e.message.indexOf('Podman API socket');
-      return at >= 0 ? e.message.slice(at) : e.message;
-    }
-  }
+function socketFailureOf(errors: readonly (Error | null)[]): string | null {
+  for (const e of errors) if (e instanceof StoreError && e.socketFailure) return e.socketFailure;
   return null;
 }
 

@@ -119,4 +119,12 @@ describe('error classes', () => {
       'op: Podman API socket /s failed: socket hang up',
     );
   });
+
+  it('connectionError flags the socket itself as the problem only when there is an errno', () => {
+    const refused = Object.assign(new Error('x'), { code: 'ECONNREFUSED' });
+    expect(connectionError('/run/x.sock', 'pull a', refused).socketFailure).toBe(
+      'Podman API socket /run/x.sock refuses connections (is the Podman service running?)',
+    );
+    expect('socketFailure' in connectionError('/s', 'op', new Error('socket hang up'))).toBe(false);
+  });
 });

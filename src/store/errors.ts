@@ -2,8 +2,9 @@
 // which call, HTTP status or errno). PullError: one image could not be pulled, with a kind the
 // reconciler's retry policy reads (only 'transient' is retried). Podman reports registry failures as
 // text inside a 200 progress stream, so classifyPullFailure() reads that text; the patterns are the
-// messages Podman 4.3 really prints (pinned in errors.test.ts and test/integration/store-pull.test.ts).
+// messages Podman 4.3 really prints (pinned in errors.test.ts and test/integration/store-pull-errors.test.ts).
 // No error built here ever carries credentials: callers pass Podman's message, never a request.
+import { errnoCode, messageOf } from '../errors.js';
 
 export type PullErrorKind = 'transient' | 'unauthorized' | 'not-found' | 'forbidden' | 'cancelled' | 'other';
 
@@ -14,6 +15,12 @@ export interface StoreErrorOptions {
   status?: number;
   /** errno code of a failed connection (ENOENT, ECONNREFUSED, …). */
   code?: string;
+  /**
+   * Set when the API socket itself could not be used (not there, refusing, silent): what is wrong
+   * with it, naming it (`Podman API socket S refuses connections …`). The reconcile's result leads
+   * with it.
+   */
+  socketFailure?: string;
   cause?: unknown;
 }
 
@@ -23,12 +30,14 @@ export class StoreError extends Error {
   declare readonly socketPath?: string;
   declare readonly status?: number;
   declare readonly code?: string;
+  declare readonly socketFailure?: string;
 
   constructor(message: string, opts: StoreErrorOptions = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     if (opts.socketPath !== undefined) this.socketPath = opts.socketPath;
     if (opts.status !== undefined) this.status = opts.status;
     if (opts.code !== undefined) this.code = opts.code;
+    if (opts.socketFailure !== undefined) this.socketFailure = opts.socketFailure;
   }
 }
 
@@ -114,17 +123,17 @@ const ERRNO_TEXT: Record<string, string> = {
   EPIPE: 'closed the connection',
 };
 
-/** A failure to reach the API at all, naming the socket. */
+/**
+ * A failure to reach the API at all, naming the socket. With an errno code the socket itself is the
+ * problem (`socketFailure`); without one (e.g. a hang-up mid-answer) it is only this call's failure.
+ */
 export function connectionError(socketPath: string, what: string, err: unknown): StoreError {
-  const code =
-    typeof err === 'object' && err !== null && 'code' in err
-      ? String((err as { code: unknown }).code)
-      : undefined;
+  const code = errnoCode(err);
   const known = code === undefined ? undefined : ERRNO_TEXT[code];
-  const text = known ?? `failed: ${err instanceof Error ? err.message : String(err)}`;
-  return new StoreError(`${what}: Podman API socket ${socketPath} ${text}`, {
+  const problem = `Podman API socket ${socketPath} ${known ?? `failed: ${messageOf(err)}`}`;
+  return new StoreError(`${what}: ${problem}`, {
     socketPath,
-    ...(code !== undefined ? { code } : {}),
+    ...(code !== undefined ? { code, socketFailure: problem } : {}),
     cause: err,
   });
 }

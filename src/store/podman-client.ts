@@ -79,13 +79,12 @@ export class StoreClient {
 
   private failure(what: string, e: unknown, timeout?: AbortSignal): StoreError {
     if (timeout?.aborted && isAbort(e)) {
-      return new StoreError(
-        `${what}: no answer from Podman API socket ${this.socketPath} within ${this.timeoutMs} ms`,
-        {
-          socketPath: this.socketPath,
-          code: 'ETIMEDOUT',
-        },
-      );
+      const problem = `no answer from Podman API socket ${this.socketPath} within ${this.timeoutMs} ms`;
+      return new StoreError(`${what}: ${problem}`, {
+        socketPath: this.socketPath,
+        code: 'ETIMEDOUT',
+        socketFailure: problem,
+      });
     }
     const err = e as ModemError;
     if (typeof err.statusCode === 'number') {

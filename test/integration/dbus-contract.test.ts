@@ -8,7 +8,7 @@ import dbus from 'dbus-next';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir } from '../../scripts/harness/cleanup.js';
 import { startPrivateBus, type PrivateBus } from '../../scripts/harness/dbus-daemon.js';
-import { parseIntrospection } from '../../src/dbus/introspection-xml.js';
+import { parseIntrospection } from '../../src/contract/introspection-xml.js';
 import {
   BUS_NAME,
   JOB_IFACE,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { JOB_SPEC, MANAGER_SPEC } from './contract.js';
+import { JOB_SPEC, MANAGER_SPEC } from './index.js';
 import { parseIntrospection, renderIntrospection } from './introspection-xml.js';
 
 const XML_FILE = new URL('../../dbus/org.bootc.BoundImages.xml', import.meta.url);

@@ -1,18 +1,26 @@
-// The client's copy of the D-Bus names and property types must match the contract's source of truth,
-// dbus/org.bootc.BoundImages.xml: a renamed or retyped member breaks this test, not the client in the field.
+// The names and property types the daemon and the client share must match the contract's source of
+// truth, dbus/org.bootc.BoundImages.xml: a renamed or retyped member breaks this test, not the client
+// in the field.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { MATCH_RULES } from '../cli/follow.js';
 import {
   BUS_NAME,
   JOB_INTERFACE,
-  JOB_PROPERTY_TYPES,
+  JOB_SPEC,
   MANAGER_INTERFACE,
   MANAGER_PATH,
-  MANAGER_PROPERTY_TYPES,
+  MANAGER_SPEC,
   jobIdOfPath,
   jobPath,
-} from './contract.js';
-import { MATCH_RULES } from './follow.js';
+  type InterfaceSpec,
+} from './index.js';
+
+/** name → type of every property of one interface of the contract module. */
+const propertyTypes = (spec: InterfaceSpec): Record<string, string> =>
+  Object.fromEntries(spec.properties.map((p) => [p.name, p.type]));
+const MANAGER_PROPERTY_TYPES = propertyTypes(MANAGER_SPEC);
+const JOB_PROPERTY_TYPES = propertyTypes(JOB_SPEC);
 
 const XML = readFileSync(new URL('../../dbus/org.bootc.BoundImages.xml', import.meta.url), 'utf8');
 
@@ -35,7 +43,7 @@ function xmlMembers(iface: string, kind: 'method' | 'signal'): string[] {
   return [...block.matchAll(new RegExp(`<${kind} name="([^"]+)"`, 'g'))].map((m) => m[1] as string);
 }
 
-describe('the client contract equals dbus/org.bootc.BoundImages.xml', () => {
+describe('the shared contract equals dbus/org.bootc.BoundImages.xml', () => {
   it('names the bus, the manager object and its interfaces as the XML does', () => {
     expect(XML).toContain(`Name: ${BUS_NAME}.`);
     expect(XML).toContain(`Objects: ${MANAGER_PATH} (interface ${MANAGER_INTERFACE})`);

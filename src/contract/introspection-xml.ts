@@ -1,7 +1,7 @@
 // D-Bus introspection XML: rendering the live Introspect answer from the contract (with argument
 // names, which dbus-next's own introspection drops), and parsing introspection XML back into
 // interface specs so tests can compare the XML file, the contract and the live daemon.
-import type { ArgSpec, InterfaceSpec, MethodSpec, PropertySpec, SignalSpec } from './contract.js';
+import type { ArgSpec, InterfaceSpec, MethodSpec, PropertySpec, SignalSpec } from './spec.js';
 
 export const INTROSPECT_DOCTYPE =
   '<!DOCTYPE node PUBLIC "-//freedesktop//DTD D-BUS Object Introspection 1.0//EN"\n' +
