@@ -1,15 +1,13 @@
-// The client's D-Bus plumbing: one connection to the system bus (DBUS_SYSTEM_BUS_ADDRESS honoured),
+// The client's D-Bus plumbing: one connection to the system bus (connectBus(), shared with the daemon),
 // method calls with a deadline, property reads, match rules and signals, and the translation of bus
 // failures into exit codes: no bus, no daemon, access denied → 3; the daemon's InvalidArgs → 2.
 // dbus-next is loaded here, on first use, so `--help` and usage errors stay fast.
-import type { Message, MessageBus } from 'dbus-next';
+import type { Message } from 'dbus-next';
+import type { BusConnection } from '../contract/connect-bus.js';
 import { messageOf } from '../errors.js';
 import { CliError, ExitCode, type ExitCodeValue } from './cli-error.js';
 import { BUS_NAME, PROPERTIES_INTERFACE } from '../contract/index.js';
 
-const DEFAULT_SYSTEM_BUS = 'unix:path=/var/run/dbus/system_bus_socket';
-/** How long connecting (socket, auth, Hello) may take. */
-const CONNECT_TIMEOUT_MS = 10_000;
 /** How long one method call may wait for its answer (libdbus' default). */
 export const CALL_TIMEOUT_MS = 25_000;
 const METHOD_RETURN = 2;
@@ -83,24 +81,27 @@ function unreachable(address: string, why: string): CliError {
 
 /** Connects to the system bus; rejects with a CliError (exit 3) when it cannot. */
 export async function connectSystemBus(): Promise<BusClient> {
-  const address = process.env.DBUS_SYSTEM_BUS_ADDRESS || DEFAULT_SYSTEM_BUS;
-  const { default: dbus } = await import('dbus-next');
-  let bus: MessageBus;
+  const [{ default: dbus }, { connectBus, BusConnectError, systemBusAddress }] = await Promise.all([
+    import('dbus-next'),
+    import('../contract/connect-bus.js'),
+  ]);
+  let connection: BusConnection;
   try {
-    bus = dbus.systemBus();
+    connection = await connectBus();
   } catch (err) {
-    throw unreachable(address, messageOf(err));
+    throw err instanceof BusConnectError
+      ? new CliError(ExitCode.Unreachable, err.message)
+      : unreachable(systemBusAddress(), messageOf(err));
   }
+  const { bus, address } = connection;
   const lostHandlers = new Set<(err: CliError) => void>();
   let lost: CliError | null = null;
-  const loseWith = (err: CliError): void => {
-    if (lost) return;
-    lost = err;
-    for (const h of [...lostHandlers]) h(err);
-  };
-  // dbus-next reports socket errors on the bus; the end of the stream only on its connection.
-  bus.on('error', (err: unknown) => loseWith(unreachable(address, messageOf(err))));
-  const conn = (bus as unknown as { _connection?: NodeJS.EventEmitter })._connection;
+  connection.onLost((err) => {
+    lost = err.closedByBus
+      ? new CliError(ExitCode.Unreachable, 'the system bus closed the connection')
+      : unreachable(address, err.message);
+    for (const h of [...lostHandlers]) h(lost);
+  });
   // Replies to deliver in bus order (see getAllInOrder), by the serial of the call.
   const inOrder = new Map<number, (msg: Message) => void>();
   bus.on('message', (msg: Message) => {
@@ -112,35 +113,10 @@ export async function connectSystemBus(): Promise<BusClient> {
       deliver(msg);
     }
   });
-  conn?.on('end', () => loseWith(new CliError(ExitCode.Unreachable, 'the system bus closed the connection')));
-
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () => finish(unreachable(address, `no answer within ${CONNECT_TIMEOUT_MS / 1000} s`)),
-      CONNECT_TIMEOUT_MS,
-    );
-    const finish = (err?: CliError): void => {
-      clearTimeout(timer);
-      lostHandlers.delete(finish);
-      bus.off('connect', onConnect);
-      if (err) reject(err);
-      else resolve();
-    };
-    const onConnect = (): void => finish();
-    lostHandlers.add(finish);
-    bus.once('connect', onConnect);
-  }).catch((err: unknown) => {
-    close();
-    throw err;
-  });
 
   function close(): void {
     lostHandlers.clear();
-    try {
-      bus.disconnect();
-    } catch {
-      // already closed
-    }
+    connection.close();
   }
 
   function rawCall(msg: Message, what: string): Promise<Message> {

@@ -1,4 +1,4 @@
-// The org.bootc.BoundImages service: connects to the system bus (DBUS_SYSTEM_BUS_ADDRESS honoured),
+// The org.bootc.BoundImages service: connects to the system bus (connectBus()),
 // exports the manager object, exports and unexports one object per job as the reconciler creates and
 // prunes them, mirrors their changes as PropertiesChanged and JobRemoved, and owns the bus name —
 // last, so no caller ever sees the name before the objects behind it.
@@ -6,14 +6,13 @@ import dbus from 'dbus-next';
 import type { InventoryRow } from '../reconcile/inventory.js';
 import type { Job, ReconcileOptions } from '../reconcile/job.js';
 import type { Reconciler } from '../reconcile/reconciler.js';
+import { connectBus, type BusConnection } from '../contract/connect-bus.js';
 import { BUS_NAME, MANAGER_PATH, jobPath } from '../contract/index.js';
+import { messageOf } from '../errors.js';
 import { DBusErrorName, ServiceError } from './errors.js';
 import { JobObject } from './job-object.js';
 import { ManagerObject, jobRemovedSignal, type ManagerView } from './manager-object.js';
 import { installMethodHandler, type InventoryTuple } from './method-handler.js';
-
-export const DEFAULT_SYSTEM_BUS_ADDRESS = 'unix:path=/var/run/dbus/system_bus_socket';
-const CONNECT_TIMEOUT_MS = 10_000;
 
 /** The daemon's side of the service: what the manager shows and the two actions it takes. */
 export interface ServiceModel extends ManagerView {
@@ -41,49 +40,6 @@ export interface ServiceOptions {
 /** Starting failed: the message says why and what to check. */
 export class ServiceStartError extends Error {
   override name = 'ServiceStartError';
-}
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-async function connect(address: string): Promise<dbus.MessageBus> {
-  const previous = process.env.DBUS_SYSTEM_BUS_ADDRESS;
-  // dbus-next reads the address from the environment only.
-  process.env.DBUS_SYSTEM_BUS_ADDRESS = address;
-  let bus: dbus.MessageBus;
-  try {
-    bus = dbus.systemBus();
-  } catch (err) {
-    throw new ServiceStartError(`cannot use the system bus address '${address}': ${messageOf(err)}`);
-  } finally {
-    if (previous === undefined) delete process.env.DBUS_SYSTEM_BUS_ADDRESS;
-    else process.env.DBUS_SYSTEM_BUS_ADDRESS = previous;
-  }
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () => fail(new Error(`no answer within ${CONNECT_TIMEOUT_MS / 1000} s`)),
-      CONNECT_TIMEOUT_MS,
-    );
-    const fail = (err: unknown): void => {
-      clearTimeout(timer);
-      bus.off('connect', ok);
-      try {
-        bus.disconnect();
-      } catch {
-        // already closed
-      }
-      reject(new ServiceStartError(`cannot connect to the system bus at ${address}: ${messageOf(err)}`));
-    };
-    const ok = (): void => {
-      clearTimeout(timer);
-      bus.off('error', fail);
-      resolve();
-    };
-    bus.once('connect', ok);
-    bus.once('error', fail);
-  });
-  return bus;
 }
 
 async function ownName(bus: dbus.MessageBus): Promise<void> {
@@ -123,22 +79,30 @@ export class BoundImagesService {
   private readonly detach: Array<() => void> = [];
   private stopped = false;
 
+  readonly bus: dbus.MessageBus;
+  readonly address: string;
+
   private constructor(
-    readonly bus: dbus.MessageBus,
-    readonly address: string,
+    private readonly connection: BusConnection,
     private readonly opts: ServiceOptions,
   ) {
+    this.bus = connection.bus;
+    this.address = connection.address;
     this.manager = new ManagerObject(opts.model, opts.reconciler);
   }
 
   /** Connects, exports the objects, installs the method handler, then owns the name. */
   static async start(opts: ServiceOptions): Promise<BoundImagesService> {
-    const address = opts.address ?? process.env.DBUS_SYSTEM_BUS_ADDRESS ?? DEFAULT_SYSTEM_BUS_ADDRESS;
-    const bus = await connect(address);
-    const service = new BoundImagesService(bus, address, opts);
+    let connection: BusConnection;
+    try {
+      connection = await connectBus(opts.address === undefined ? {} : { address: opts.address });
+    } catch (err) {
+      throw new ServiceStartError(messageOf(err));
+    }
+    const service = new BoundImagesService(connection, opts);
     try {
       service.wire();
-      await ownName(bus);
+      await ownName(service.bus);
     } catch (err) {
       await service.stop();
       throw err;
@@ -190,16 +154,7 @@ export class BoundImagesService {
       reconciler.off('pruned', onPruned);
     });
 
-    const onBusError = (err: unknown): void => this.lost(err instanceof Error ? err : new Error(String(err)));
-    this.bus.on('error', onBusError);
-    // MessageBus does not forward the end of its stream; the connection object does (dbus-next internals).
-    const conn = (this.bus as unknown as { _connection?: NodeJS.EventEmitter })._connection;
-    const onEnd = (): void => this.lost(new Error('the bus closed the connection'));
-    conn?.on('end', onEnd);
-    this.detach.push(() => {
-      this.bus.off('error', onBusError);
-      conn?.off('end', onEnd);
-    });
+    this.detach.push(this.connection.onLost((err) => this.lost(err)));
   }
 
   private lost(err: Error): void {
@@ -251,10 +206,6 @@ export class BoundImagesService {
         new Promise((resolve) => setTimeout(resolve, 1000).unref()),
       ]);
     }
-    try {
-      this.bus.disconnect();
-    } catch {
-      // already closed
-    }
+    this.connection.close();
   }
 }
