@@ -4,6 +4,7 @@
 // the first call, not at start, so READY comes quickly.
 import { readFileSync } from 'node:fs';
 import type { BoundImagesService } from './dbus/service.js';
+import { messageOf } from './errors.js';
 import type { InventoryRow } from './reconcile/inventory.js';
 import type { Job, JobSnapshot, ReconcileOptions } from './reconcile/job.js';
 import type { Reconciler } from './reconcile/reconciler.js';
@@ -30,10 +31,6 @@ export interface DaemonHandle {
 /** Thrown before READY: the message is what the operator needs; main prints it and exits 1. */
 export class StartupError extends Error {
   override name = 'StartupError';
-}
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** The version in the package.json above this module (src/ when run from source, dist/src/ when built). */
@@ -85,14 +82,17 @@ export async function startDaemon(
   const config = await loadConfig(opts.configPath);
   const version = readVersion();
 
-  const [{ StateStore }, { Reconciler }, { BoundImagesService }, { createRunDeps }] = await Promise.all([
-    import('./state/state-store.js'),
-    import('./reconcile/reconciler.js'),
-    import('./dbus/service.js'),
-    import('./reconcile/deps.js'),
-  ]);
+  const [{ StateStore }, { Reconciler }, { BoundImagesService }, { createRunDeps }, { RootSet }] =
+    await Promise.all([
+      import('./state/state-store.js'),
+      import('./reconcile/reconciler.js'),
+      import('./dbus/service.js'),
+      import('./reconcile/deps.js'),
+      import('./reconcile/root-set.js'),
+    ]);
   const state = await StateStore.open(config.daemon.stateDirectory, logger);
-  const deps = createRunDeps({ config, logger, rememberedRoots: () => state.liveRoots() });
+  const roots = new RootSet(config.discovery.roots, state);
+  const deps = createRunDeps({ config, logger, roots });
   const reconciler: Reconciler = new Reconciler(deps, config.daemon.keepJobs);
   let service: BoundImagesService | null = null;
   let lastFinished: JobSnapshot | null = null;
@@ -110,19 +110,16 @@ export async function startDaemon(
       return state.lastReconcileTime;
     },
     get roots() {
-      return [
-        ...config.discovery.roots,
-        ...state.rememberedRoots.filter((r) => !config.discovery.roots.includes(r)),
-      ];
+      return roots.listed;
     },
     storePath: config.storage.path,
     version,
     upgrade(options: ReconcileOptions, uid: number): Job {
       const job = reconciler.start(options, uid);
-      const root = options.extraRoots[0];
-      if (root !== undefined && !options.dryRun && !state.rememberedRoots.includes(root)) {
-        void state.rememberRoot(root).then(() => service?.refreshManager());
-      }
+      roots.rememberCallers(options).then(
+        (added) => added && service?.refreshManager(),
+        (err: unknown) => logger.err(`cannot remember the root of job ${job.id}: ${messageOf(err)}`),
+      );
       return job;
     },
     async listBoundImages(): Promise<InventoryRow[]> {
@@ -205,7 +202,7 @@ export async function startDaemon(
     messageId: MessageId.DaemonReady,
     VERSION: version,
     STORE_PATH: config.storage.path,
-    ROOTS: model.roots.join(' '),
+    ROOTS: roots.listed.join(' '),
   });
   setStatus();
   notifier.startWatchdog();

@@ -1,29 +1,30 @@
 // The real RunDeps of a reconcile: the Podman client on the configured socket, discovery of the
-// configured (glob-expanded), remembered and caller's roots, and credentials (the image's
+// run's roots (root-set.ts: configured, remembered, caller's), and credentials (the image's
 // AuthFile=, else the global auth file, which may be missing). The store listing is kept between
 // runs while the store's image records are unchanged (store/listing-cache.ts). Heavy modules (dockerode) are
 // imported on first use, so the daemon reaches READY quickly; a failed load is retried next time.
 import type { Config } from '../config/index.js';
 import type { Logger } from '../systemd/log.js';
+import { RootSet } from './root-set.js';
 import type { RunDeps } from './run.js';
 
 export interface RunDepsOptions {
   config: Config;
   logger: Logger;
-  /** Extra GC roots kept across runs (the state file's remembered roots that still exist). */
-  rememberedRoots?: () => Promise<string[]>;
+  /** The roots a run discovers; default: the configured roots only (nothing remembered). */
+  roots?: RootSet;
 }
 
 async function loadRunDeps(o: RunDepsOptions): Promise<RunDeps> {
   const { config } = o;
-  const [{ StoreClient }, { ListingCache }, { ServedRoot }, { discoverRoots, expandRoots }, auth] =
-    await Promise.all([
-      import('../store/podman-client.js'),
-      import('../store/listing-cache.js'),
-      import('../store/served-root.js'),
-      import('../discovery/index.js'),
-      import('../store/auth.js'),
-    ]);
+  const roots = o.roots ?? new RootSet(config.discovery.roots);
+  const [{ StoreClient }, { ListingCache }, { ServedRoot }, { discoverRoots }, auth] = await Promise.all([
+    import('../store/podman-client.js'),
+    import('../store/listing-cache.js'),
+    import('../store/served-root.js'),
+    import('../discovery/index.js'),
+    import('../store/auth.js'),
+  ]);
   const client = new StoreClient({ socketPath: config.storage.podmanSocket });
   const listing = new ListingCache(config.storage.path, () => client.listImages());
   const served = new ServedRoot(client, config.storage.path);
@@ -51,11 +52,7 @@ async function loadRunDeps(o: RunDepsOptions): Promise<RunDeps> {
       untag: changing((name: string) => client.untag(name)),
     },
     async discover(extraRoots) {
-      const [configured, remembered] = await Promise.all([
-        expandRoots(config.discovery.roots),
-        o.rememberedRoots ? o.rememberedRoots() : Promise.resolve([]),
-      ]);
-      return discoverRoots([...new Set([...configured, ...remembered, ...extraRoots])]);
+      return discoverRoots(await roots.forRun(extraRoots));
     },
     async credentialFor(w) {
       const file = w.authFile ?? config.pull.authFile;
