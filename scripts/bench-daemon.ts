@@ -12,6 +12,7 @@ import { makeTempDir, releaseDir } from './harness/cleanup.js';
 import { startPrivateBus, type PrivateBus } from './harness/dbus-daemon.js';
 import { startSandbox } from './harness/index.js';
 import { startNotifyListener, type NotifyListener } from './harness/notify-listener.js';
+import { stackOf } from '../src/errors.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const DAEMON = join(REPO, 'dist', 'src', 'main.js');
@@ -181,6 +182,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
+  console.error(stackOf(e));
   process.exitCode = 1;
 });

@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 
 import { BOUND_IMAGES_DIR, discoverRoot } from '../src/discovery/index.js';
 import { makeTempRoot, removeTree, writeTree, type TreeNode } from '../src/discovery/tree-fixture.js';
+import { messageOf } from '../src/errors.js';
 
 const ENTRIES = 1000;
 const WARM_UP_RUNS = 2;
@@ -82,6 +83,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
+  console.error(messageOf(error));
   process.exitCode = 1;
 });

@@ -30,6 +30,7 @@ import { makeTempDir, releaseDir, trackChild, untrackChild } from './harness/cle
 import type { MadeImage, PodmanCli, PodmanService, Sandbox } from './harness/index.js';
 import { startPodmanService, startSandbox } from './harness/index.js';
 import { startLatencyProxy } from './harness/latency-proxy.js';
+import { stackOf } from '../src/errors.js';
 
 const COLD_IMAGES = 20;
 const NOOP_IMAGES = 100;
@@ -342,6 +343,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
+  console.error(stackOf(e));
   process.exitCode = 1;
 });

@@ -5,6 +5,7 @@
 // upgrade, a listing, a second Podman reading the store, an unbind followed by GC; the daemon's log;
 // and a teardown that leaves no process, temp dir or mount — on success, failure and Ctrl-C.
 // The steps are in scripts/demo/steps.ts; this module owns arguments, teardown and exit codes.
+import { messageOf, stackOf } from '../src/errors.js';
 import { performance } from 'node:perf_hooks';
 import { cleanupSync } from './harness/cleanup.js';
 import { Output } from './demo/output.js';
@@ -77,7 +78,7 @@ async function stopAll(parts: DemoParts): Promise<void> {
     try {
       await stop?.();
     } catch (e) {
-      process.stderr.write(`demo: stopping ${what}: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.stderr.write(`demo: stopping ${what}: ${messageOf(e)}\n`);
     }
   }
   cleanupSync();
@@ -120,7 +121,7 @@ async function main(): Promise<number> {
   try {
     await runDemo(out, parts, { keep: args.keep });
   } catch (e) {
-    process.stderr.write(`\ndemo: failed: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.stderr.write(`\ndemo: failed: ${messageOf(e)}\n`);
     const log = parts.daemon?.stderr().trim();
     if (log) process.stderr.write(`demo: bound-imaged's stderr:\n${log}\n`);
     out.heading(null, 'Failed: tearing down');
@@ -151,7 +152,7 @@ main().then(
     process.exitCode = code;
   },
   (e: unknown) => {
-    process.stderr.write(`demo: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.stderr.write(`demo: ${stackOf(e)}\n`);
     cleanupSync();
     process.exitCode = EXIT_FAILURE;
   },

@@ -6,6 +6,11 @@ export function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** The stack of a thrown Error (its message when it has none), else the value as text: for crash reports. */
+export function stackOf(err: unknown): string {
+  return err instanceof Error ? (err.stack ?? err.message) : String(err);
+}
+
 /** A thrown value as an Error (an Error as is). */
 export function asError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));

@@ -2,6 +2,7 @@
 // bound-imaged entry point: arguments, logger and notifier, then the daemon (src/daemon.ts) until a
 // signal stops it. Exit codes: 0 stopped cleanly, 1 could not start (config error, bus problem) or
 // lost the bus, 2 usage error.
+import { messageOf, stackOf } from './errors.js';
 import { parseArgs } from 'node:util';
 
 const USAGE = `usage: bound-imaged [--config PATH]
@@ -19,10 +20,6 @@ options:
 const EXIT_OK = 0;
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 async function main(argv: string[]): Promise<number> {
   let values: { config?: string; help?: boolean; version?: boolean };
@@ -109,9 +106,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(
-      `bound-imaged: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-    );
+    process.stderr.write(`bound-imaged: internal error: ${stackOf(err)}\n`);
     process.exit(70);
   },
 );

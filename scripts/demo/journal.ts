@@ -8,6 +8,7 @@ import type { JournaldHarness } from '../harness/journald.js';
 import { startJournald } from '../harness/journald.js';
 import { run, waitUntil } from '../harness/proc.js';
 import { commandLine, type Output } from './output.js';
+import { messageOf } from '../../src/errors.js';
 
 const HOST_JOURNAL_SOCKET = '/run/systemd/journal/socket';
 
@@ -21,7 +22,7 @@ export async function tryStartJournald(): Promise<{ journald?: JournaldHarness; 
   try {
     return { journald: await startJournald() };
   } catch (e) {
-    return { reason: e instanceof Error ? e.message : String(e) };
+    return { reason: messageOf(e) };
   }
 }
 

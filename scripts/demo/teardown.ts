@@ -3,6 +3,7 @@
 // stopped, which of those processes, dirs or mounts under them are still there.
 import { existsSync, readFileSync } from 'node:fs';
 import { ownerRecordPath, readCmdline } from '../harness/cleanup.js';
+import { isRecord } from '../../src/errors.js';
 
 export interface Footprint {
   /** Child processes alive when the footprint was taken, with the argv they run (NUL-separated). */
@@ -15,10 +16,6 @@ export interface Leftovers {
   processes: string[];
   dirs: string[];
   mounts: string[];
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Parses the harness's owner record (a file this process wrote); anything malformed is an error. */

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { CliError, ExitCode } from './cli-error.js';
 import { JOB_PATH_PREFIX, PULL_POLICIES, jobIdOfPath, jobPath, type PullPolicy } from '../contract/index.js';
 import { CANCEL_USAGE, LIST_USAGE, MAIN_USAGE, STATUS_USAGE, UPGRADE_USAGE } from './usage.js';
+import { messageOf } from '../errors.js';
 
 export interface UpgradeRequest {
   kind: 'upgrade';
@@ -43,10 +44,6 @@ const COMMON = {
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 /** parseArgs' messages carry advice meant for programmers ("To specify a positional argument…"). */
 function shortParseMessage(err: unknown): string {

@@ -4,15 +4,12 @@
 // error), 3 (daemon unreachable or access denied) or 130 (interrupted while following a job), with a
 // one-line reason on stderr for every non-zero code. The timer runs it hourly, so it loads only what
 // the command needs: dbus-next once a bus is needed, cli-progress only on a terminal.
+import { messageOf } from '../errors.js';
 import { parseCommandLine, type Command } from './args.js';
 import { CliError, ExitCode, type ExitCodeValue } from './cli-error.js';
 import type { Io } from './commands.js';
 import { errorJson, jsonDocument } from './format.js';
 import type { Reporter } from './reporters.js';
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 function wantsJson(command: Command | null, argv: readonly string[]): boolean {
   return command ? 'json' in command && command.json : argv.includes('--json');

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { ConfigError } from './config-error.js';
 import { parseConfig } from './parse.js';
 import { defaultConfig, type Config } from './schema.js';
+import { errnoCode, messageOf } from '../errors.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/bound-imaged/config.ini';
 
@@ -22,10 +23,10 @@ export async function readConfigFile(file: string, options: { optional?: boolean
   try {
     bytes = await readFile(file);
   } catch (err) {
-    if (options.optional === true && errorCode(err) === 'ENOENT') return defaultConfig();
+    if (options.optional === true && errnoCode(err) === 'ENOENT') return defaultConfig();
     throw new ConfigError(
       file,
-      `cannot read the file: ${err instanceof Error ? err.message : String(err)}`,
+      `cannot read the file: ${messageOf(err)}`,
       {},
       {
         cause: err,
@@ -39,8 +40,4 @@ export async function readConfigFile(file: string, options: { optional?: boolean
     throw new ConfigError(file, 'the file is not valid UTF-8 text', {}, { cause: err });
   }
   return parseConfig(text, file);
-}
-
-function errorCode(err: unknown): unknown {
-  return typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined;
 }

@@ -12,7 +12,7 @@ export interface Rule<T> {
 
 /** A value as shown in an error: quoted, and cut when very long. */
 export function show(text: string): string {
-  return JSON.stringify(clip(text, 120));
+  return JSON.stringify(clip(text));
 }
 
 function expected<T>(expects: string, text: string): Checked<T> {

@@ -2,6 +2,7 @@
 // names, which dbus-next's own introspection drops), and parsing introspection XML back into
 // interface specs so tests can compare the XML file, the contract and the live daemon.
 import type { ArgSpec, InterfaceSpec, MethodSpec, PropertySpec, SignalSpec } from './spec.js';
+import { clip } from '../clip.js';
 
 export const INTROSPECT_DOCTYPE =
   '<!DOCTYPE node PUBLIC "-//freedesktop//DTD D-BUS Object Introspection 1.0//EN"\n' +
@@ -141,7 +142,7 @@ function parseElements(xml: string): Element {
   for (let m = tag.exec(text); m; m = tag.exec(text)) {
     const between = text.slice(last, m.index);
     if (between.trim() !== '')
-      throw new Error(`introspection XML: unexpected text '${between.trim().slice(0, 40)}'`);
+      throw new Error(`introspection XML: unexpected text '${clip(between.trim(), 40)}'`);
     last = tag.lastIndex;
     const [, closing, name = '', attrText = '', selfClosing] = m;
     const top = stack[stack.length - 1] as Element;

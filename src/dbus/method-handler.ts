@@ -18,6 +18,7 @@ import { callerUid } from './caller.js';
 import { DBusErrorName, ServiceError } from './errors.js';
 import { renderIntrospection } from '../contract/introspection-xml.js';
 import { parseUpgradeOptions, shown } from './upgrade-options.js';
+import { messageOf } from '../errors.js';
 
 const INTROSPECTABLE = 'org.freedesktop.DBus.Introspectable';
 const PROPERTIES = 'org.freedesktop.DBus.Properties';
@@ -58,7 +59,7 @@ const newError = dbus.Message.newError.bind(dbus.Message) as unknown as (
 function errorReply(msg: dbus.Message, err: unknown): dbus.Message {
   if (err instanceof ServiceError) return newError(msg, err.errorName, err.message);
   if (err instanceof QueueFullError) return newError(msg, DBusErrorName.LimitsExceeded, err.message);
-  const text = err instanceof Error ? err.message : String(err);
+  const text = messageOf(err);
   return newError(msg, DBusErrorName.Failed, text);
 }
 
@@ -103,7 +104,7 @@ export function installMethodHandler(bus: dbus.MessageBus, backend: MethodBacken
       backend.denied?.(msg.member, msg.sender ?? '', null);
       throw new ServiceError(
         DBusErrorName.AccessDenied,
-        `${iface}.${msg.member}: cannot tell who the caller is (${err instanceof Error ? err.message : String(err)})`,
+        `${iface}.${msg.member}: cannot tell who the caller is (${messageOf(err)})`,
       );
     }
     if (uid !== PRIVILEGED_UID) {

@@ -2,11 +2,13 @@
 // expected type, every value in range, `root` an existing directory (resolved with realpath).
 // Nothing is cast: anything unexpected becomes an InvalidArgs error naming the option.
 import { realpath, stat } from 'node:fs/promises';
-import type { PullPolicy, ReconcileOptions } from '../reconcile/job.js';
+import { PULL_POLICIES } from '../contract/index.js';
+import type { ReconcileOptions } from '../reconcile/job.js';
 import { invalidArgs } from './errors.js';
+import { clip, MAX_ECHOED_NAME } from '../clip.js';
+import { errnoCode, isRecord } from '../errors.js';
 
 export const UPGRADE_OPTIONS = ['root', 'pull-policy', 'dry-run', 'gc'] as const;
-const PULL_POLICIES: readonly PullPolicy[] = ['missing', 'always', 'newer'];
 /** Longest `root` accepted (PATH_MAX). */
 const MAX_PATH = 4096;
 
@@ -18,13 +20,13 @@ interface VariantLike {
 }
 
 function isVariant(v: unknown): v is VariantLike {
-  return typeof v === 'object' && v !== null && typeof (v as { signature?: unknown }).signature === 'string';
+  return isRecord(v) && typeof v.signature === 'string';
 }
 
-/** Shortens what a caller sent before it is echoed in an error message. */
+/** Cleans what a caller sent of control characters and shortens it before it is echoed in an error. */
 export function shown(text: string): string {
   const clean = Array.from(text, (c) => (c < ' ' || c === '\u007f' ? '?' : c)).join('');
-  return clean.length > 80 ? `${clean.slice(0, 77)}...` : clean;
+  return clip(clean, MAX_ECHOED_NAME);
 }
 
 function typed(key: string, v: VariantLike, signature: 's'): string;
@@ -39,12 +41,6 @@ function typed(key: string, v: VariantLike, signature: 's' | 'b'): string | bool
   return v.value as string | boolean;
 }
 
-function errnoCode(err: unknown): string {
-  return typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string'
-    ? (err as { code: string }).code
-    : 'unknown error';
-}
-
 /** Resolves `root` to a real directory path, or throws InvalidArgs saying why it cannot be used. */
 export async function resolveRoot(root: string): Promise<string> {
   if (root === '' || !root.startsWith('/')) {
@@ -57,7 +53,7 @@ export async function resolveRoot(root: string): Promise<string> {
   try {
     real = await realpath(root);
   } catch (err) {
-    const code = errnoCode(err);
+    const code = errnoCode(err) ?? 'unknown error';
     if (code === 'ENOENT') throw invalidArgs(`option 'root': '${shown(root)}' does not exist`);
     if (code === 'ENOTDIR') throw invalidArgs(`option 'root': '${shown(root)}' is not a directory`);
     throw invalidArgs(`option 'root': cannot resolve '${shown(root)}' (${code})`);
@@ -66,7 +62,7 @@ export async function resolveRoot(root: string): Promise<string> {
   try {
     isDir = (await stat(real)).isDirectory();
   } catch (err) {
-    throw invalidArgs(`option 'root': cannot stat '${shown(real)}' (${errnoCode(err)})`);
+    throw invalidArgs(`option 'root': cannot stat '${shown(real)}' (${errnoCode(err) ?? 'unknown error'})`);
   }
   if (!isDir) {
     const via = real === root ? '' : ` (resolves to '${shown(real)}')`;

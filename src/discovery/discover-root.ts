@@ -19,6 +19,7 @@ import { describeKind, listInRootDirectory } from './in-root-read.js';
 import { compareNames, createInRootLoader } from './in-root-loader.js';
 import { resolveLimits, type DiscoveryLimits } from './limits.js';
 import { clip } from '../clip.js';
+import { messageOf } from '../errors.js';
 
 /** Where a root lists its bound images (root-absolute). */
 export const BOUND_IMAGES_DIR = '/usr/lib/bootc/bound-images.d';
@@ -134,7 +135,7 @@ function entryError(root: string, entry: string, error: unknown): DiscoveryError
   const found: DiscoveryError = {
     root,
     entry,
-    message: error instanceof Error ? error.message : String(error),
+    message: messageOf(error),
   };
   if (error instanceof QuadletError) {
     found.file = error.file;
@@ -191,7 +192,7 @@ export async function discoverRoot(root: string, limits?: Partial<DiscoveryLimit
     if (error instanceof InRootError && error.code === 'ENOENT' && !error.dangling) {
       return { root: hostRoot, readable: true, images: [], errors: [] };
     }
-    const message = error instanceof Error ? error.message : String(error);
+    const message = messageOf(error);
     return unreadable(hostRoot, message, BOUND_IMAGES_DIR);
   }
 

@@ -4,6 +4,7 @@
 // Never calls realpath on the host: a link to /etc/x means ROOT/etc/x, not the host's /etc/x.
 import type { Stats } from 'node:fs';
 import { lstat, readlink, stat } from 'node:fs/promises';
+import { errnoCode } from '../errors.js';
 
 /** Why a path could not be resolved or read inside its root. The message never repeats the path. */
 export class InRootError extends Error {
@@ -74,9 +75,7 @@ function components(path: string): string[] {
 
 /** The errno code of a Node fs error (`EIO` when there is none). */
 export function errnoOf(error: unknown): string {
-  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string'
-    ? error.code
-    : 'EIO';
+  return errnoCode(error) ?? 'EIO';
 }
 
 /**

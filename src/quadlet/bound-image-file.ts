@@ -8,6 +8,7 @@ import { QuadletError } from './quadlet-error.js';
 import { lastEntry, parseUnitFile, type UnitEntry, type UnitFile } from './unit-file.js';
 import { readValue } from './unit-value.js';
 import { clip } from '../clip.js';
+import { messageOf } from '../errors.js';
 
 /** A file the loader read. */
 export interface LoadedFile {
@@ -64,7 +65,7 @@ function kindOf(path: string): Kind | undefined {
 class UnreadableUnitError extends QuadletError {}
 
 function reason(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return messageOf(error);
 }
 
 /** A unit file and its drop-ins, parsed, in the order their assignments apply. */

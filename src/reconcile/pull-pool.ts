@@ -6,6 +6,7 @@ import pRetry from 'p-retry';
 import { PullError } from '../store/errors.js';
 import type { PullOptions } from '../store/podman-client.js';
 import type { WantedImage } from './plan.js';
+import { asError } from '../errors.js';
 
 export interface PullClient {
   pull(reference: string, opts: PullOptions): Promise<void>;
@@ -107,15 +108,11 @@ export async function runPulls(
             },
           });
         } catch (err) {
-          error = o.signal.aborted ? new Error('cancelled') : toError(err);
+          error = o.signal.aborted ? new Error('cancelled') : asError(err);
         }
         o.onDone?.(w, error);
         return { wanted: w, error };
       }),
     ),
   );
-}
-
-function toError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
 }

@@ -1,5 +1,6 @@
 // The state file's format: what bound-imaged keeps across restarts (remembered roots, the last
 // result and its time), as versioned JSON. Parsing validates every field; anything else is corrupt.
+import { isRecord, messageOf } from '../errors.js';
 
 export const STATE_FILE_NAME = 'state.json';
 export const STATE_VERSION = 1;
@@ -26,17 +27,13 @@ export class StateFormatError extends Error {
   override name = 'StateFormatError';
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 /** Parses and validates the file's text; throws StateFormatError saying what is wrong. */
 export function parseState(text: string): DaemonState {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new StateFormatError(`not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+    throw new StateFormatError(`not valid JSON (${messageOf(err)})`);
   }
   if (!isRecord(raw)) throw new StateFormatError('not a JSON object');
   if (raw.version !== STATE_VERSION) {

@@ -15,22 +15,13 @@ import {
   serializeState,
   type DaemonState,
 } from './state-file.js';
+import { errnoCode, messageOf } from '../errors.js';
 
 /** The part of the daemon's Logger the state store writes to. */
 export interface StateLogger {
   err(message: string, fields?: Record<string, string | number | undefined>): void;
   warning(message: string, fields?: Record<string, string | number | undefined>): void;
   notice(message: string, fields?: Record<string, string | number | undefined>): void;
-}
-
-function codeOf(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string'
-    ? (err as { code: string }).code
-    : undefined;
-}
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** Errors that mean "this path does not exist any more" (a gone deployment), not "cannot look". */
@@ -103,7 +94,7 @@ export class StateStore {
           await stat(root);
           return { root, gone: false };
         } catch (err) {
-          return { root, gone: GONE.has(codeOf(err) ?? '') };
+          return { root, gone: GONE.has(errnoCode(err) ?? '') };
         }
       }),
     );
@@ -153,7 +144,7 @@ async function load(file: string, log: StateLogger): Promise<DaemonState> {
     if (info.size > MAX_STATE_BYTES) throw new Error(`larger than ${MAX_STATE_BYTES} bytes`);
     text = await readFile(file, 'utf8');
   } catch (err) {
-    if (codeOf(err) === 'ENOENT') return emptyState();
+    if (errnoCode(err) === 'ENOENT') return emptyState();
     log.warning(`cannot read the state file ${file} (${messageOf(err)}): starting with a fresh state`, {
       STATE_FILE: file,
     });

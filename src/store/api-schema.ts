@@ -2,12 +2,11 @@
 // nothing is cast. A malformed answer is a StoreError naming the call and the field.
 import { StoreError } from './errors.js';
 import type { PullProgressEvent, StoredImage, StoreInfo } from './types.js';
+import { clip } from '../clip.js';
+import { isRecord } from '../errors.js';
 
-const IMAGE_ID = /^(?:sha256:)?([0-9a-f]{64})$/;
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+/** An image id as Podman writes it, with or without `sha256:`; group 1 is the hex. */
+export const IMAGE_ID = /^(?:sha256:)?([0-9a-f]{64})$/;
 
 function bad(call: string, what: string): StoreError {
   return new StoreError(`${call}: unexpected answer from Podman: ${what}`);
@@ -54,7 +53,7 @@ function image(
 
 export function parseInfo(json: unknown): StoreInfo {
   const call = 'GET /info';
-  if (!isObject(json)) throw bad(call, 'not a JSON object');
+  if (!isRecord(json)) throw bad(call, 'not a JSON object');
   const { DockerRootDir: rootDir, ServerVersion: version } = json;
   if (typeof rootDir !== 'string' || rootDir === '') throw bad(call, 'no DockerRootDir');
   if (typeof version !== 'string') throw bad(call, 'no ServerVersion');
@@ -65,14 +64,14 @@ export function parseImageList(json: unknown): StoredImage[] {
   const call = 'GET /images/json';
   if (!Array.isArray(json)) throw bad(call, 'not a JSON array');
   return json.map((raw: unknown, i) => {
-    if (!isObject(raw)) throw bad(call, `image ${i} is not an object`);
+    if (!isRecord(raw)) throw bad(call, `image ${i} is not an object`);
     return image(call, `image ${i}`, raw, optionalNumber(call, `image ${i}.Created`, raw.Created));
   });
 }
 
 export function parseImageInspect(json: unknown, ref: string): StoredImage {
   const call = `GET /images/${ref}/json`;
-  if (!isObject(json)) throw bad(call, 'not a JSON object');
+  if (!isRecord(json)) throw bad(call, 'not a JSON object');
   // Inspect reports Created as an RFC 3339 string, the listing as seconds.
   let created: number | undefined;
   if (typeof json.Created === 'string') {
@@ -94,14 +93,14 @@ const OVERLAY_UPPER = /^(\/.*)\/overlay\/[0-9a-f]{64}\/diff$/;
  */
 export function parseOverlayRoot(json: unknown, ref: string): string | null {
   const call = `GET /images/${ref}/json`;
-  if (!isObject(json)) throw bad(call, 'not a JSON object');
+  if (!isRecord(json)) throw bad(call, 'not a JSON object');
   const driver = json.GraphDriver;
   if (driver === undefined || driver === null) return null;
-  if (!isObject(driver)) throw bad(call, 'GraphDriver is not an object');
+  if (!isRecord(driver)) throw bad(call, 'GraphDriver is not an object');
   if (driver.Name !== 'overlay') return null;
   const data = driver.Data;
   if (data === undefined || data === null) return null;
-  if (!isObject(data)) throw bad(call, 'GraphDriver.Data is not an object');
+  if (!isRecord(data)) throw bad(call, 'GraphDriver.Data is not an object');
   const upper = data.UpperDir;
   if (upper === undefined) return null;
   if (typeof upper !== 'string') throw bad(call, 'GraphDriver.Data.UpperDir is not a string');
@@ -117,7 +116,7 @@ export function parseOwnImage(json: unknown, id: string): boolean {
   if (!Array.isArray(json)) throw bad(call, 'not a JSON array');
   const hex = IMAGE_ID.exec(id)?.[1];
   for (const [i, raw] of json.entries()) {
-    if (!isObject(raw)) throw bad(call, `image ${i} is not an object`);
+    if (!isRecord(raw)) throw bad(call, `image ${i} is not an object`);
     if (IMAGE_ID.exec(typeof raw.Id === 'string' ? raw.Id : '')?.[1] !== hex) continue;
     if (raw.ReadOnly === undefined || raw.ReadOnly === null) return true;
     if (typeof raw.ReadOnly !== 'boolean') throw bad(call, `image ${i}.ReadOnly is not a boolean`);
@@ -137,18 +136,18 @@ export function parseProgressLine(line: string): ProgressLine {
   try {
     json = JSON.parse(line);
   } catch {
-    throw bad('POST /images/create', `progress line is not JSON: ${line.slice(0, 200)}`);
+    throw bad('POST /images/create', `progress line is not JSON: ${clip(line)}`);
   }
-  if (!isObject(json)) throw bad('POST /images/create', 'progress line is not a JSON object');
+  if (!isRecord(json)) throw bad('POST /images/create', 'progress line is not a JSON object');
   const event: PullProgressEvent = {};
   if (typeof json.status === 'string') event.status = json.status;
   if (typeof json.id === 'string') event.id = json.id;
   const detail = json.progressDetail;
-  if (isObject(detail)) {
+  if (isRecord(detail)) {
     if (typeof detail.current === 'number') event.current = detail.current;
     if (typeof detail.total === 'number') event.total = detail.total;
   }
-  const errorDetail = isObject(json.errorDetail) ? json.errorDetail : undefined;
+  const errorDetail = isRecord(json.errorDetail) ? json.errorDetail : undefined;
   const error =
     typeof errorDetail?.message === 'string' && errorDetail.message !== ''
       ? errorDetail.message

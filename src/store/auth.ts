@@ -7,6 +7,8 @@
 // Secrecy: a password or token is held in a non-enumerable property, and no error message names one.
 import { readFile } from 'node:fs/promises';
 import { inspect } from 'node:util';
+import { errnoCode, isRecord } from '../errors.js';
+import { parseNormalizedReference } from '../reference/reference.js';
 
 export interface RegistryCredential {
   /** The auth file key it came from, normalized (e.g. `127.0.0.1:5000`, `docker.io`). */
@@ -54,18 +56,13 @@ export function normalizeAuthKey(key: string): string {
   return [normalizeRegistry(host), ...rest].filter((p) => p !== '').join('/');
 }
 
-/** Registry host[:port] and repository path of an image reference (docker.io for a bare name). */
+/**
+ * Registry host[:port] and repository path of an image reference (docker.io for a bare name), as
+ * reference/reference.ts parses it; throws its ReferenceError for an invalid one.
+ */
 export function splitReference(reference: string): { registry: string; repository: string } {
-  const noDigest = reference.split('@')[0] ?? '';
-  const slash = noDigest.lastIndexOf('/');
-  const colon = noDigest.lastIndexOf(':');
-  const name = colon > slash ? noDigest.slice(0, colon) : noDigest;
-  const parts = name.split('/');
-  const first = parts[0] ?? '';
-  if (parts.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost')) {
-    return { registry: normalizeRegistry(first), repository: parts.slice(1).join('/') };
-  }
-  return { registry: DOCKER_HUB, repository: parts.length === 1 ? `library/${name}` : name };
+  const ref = parseNormalizedReference(reference);
+  return { registry: normalizeRegistry(ref.domain), repository: ref.path };
 }
 
 function secret<T extends object>(target: T, key: string, value: string): void {
@@ -90,12 +87,8 @@ function makeCredential(
   return Object.freeze(cred);
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function parseEntry(file: string, key: string, value: unknown): RegistryCredential | null {
-  if (!isObject(value)) throw new AuthFileError(file, 'entry is not a JSON object', key);
+  if (!isRecord(value)) throw new AuthFileError(file, 'entry is not a JSON object', key);
   const registry = normalizeAuthKey(key);
   const token = value.identitytoken;
   if (token !== undefined && typeof token !== 'string')
@@ -129,10 +122,10 @@ export function parseAuthFile(file: string, text: string): AuthFile {
     // Not V8's message: it quotes the text around the fault, which may be a secret.
     throw new AuthFileError(file, 'not valid JSON');
   }
-  if (!isObject(doc)) throw new AuthFileError(file, 'not a JSON object');
+  if (!isRecord(doc)) throw new AuthFileError(file, 'not a JSON object');
   const entries = new Map<string, RegistryCredential | null>();
   if (doc.auths === undefined) return { path: file, entries };
-  if (!isObject(doc.auths)) throw new AuthFileError(file, '"auths" is not a JSON object');
+  if (!isRecord(doc.auths)) throw new AuthFileError(file, '"auths" is not a JSON object');
   // Exact keys first, so `docker.io` beats an alias such as `https://index.docker.io/v1/`.
   const keys = Object.keys(doc.auths).sort(
     (a, b) => Number(normalizeAuthKey(a) !== a) - Number(normalizeAuthKey(b) !== b),
@@ -154,7 +147,7 @@ export async function loadAuthFile(path: string, opts: { optional: boolean }): P
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
+    const code = errnoCode(e);
     if (code === 'ENOENT' && opts.optional) return { path, entries: new Map() };
     throw new AuthFileError(
       path,

@@ -10,6 +10,7 @@ import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import type DockerModem from 'docker-modem';
 import {
+  IMAGE_ID,
   parseImageInspect,
   parseImageList,
   parseInfo,
@@ -31,7 +32,6 @@ export interface StoreClientOptions {
 
 /** Characters a reference, name or id may have before it goes into a request path. */
 const SAFE_REF = /^[A-Za-z0-9][A-Za-z0-9._\-/:@+]*$/;
-const IMAGE_ID = /^(?:sha256:)?([0-9a-f]{64})$/;
 
 interface ModemError extends Error {
   statusCode?: number;
