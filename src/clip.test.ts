@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 
-import { clip, MAX_ECHOED } from './clip.js';
+import { clip, clipName, MAX_ECHOED, MAX_ECHOED_NAME } from './clip.js';
 
 describe('clip', () => {
   test('leaves short text alone', () => {
@@ -18,5 +18,10 @@ describe('clip', () => {
     const text = `${'x'.repeat(MAX_ECHOED - 1)}😀tail`;
     expect(clip(text)).toBe(`${'x'.repeat(MAX_ECHOED - 1)}…`);
     expect(Buffer.from(clip(text), 'utf8').toString('utf8')).toBe(clip(text));
+  });
+
+  test('clipName keeps a caller name to MAX_ECHOED_NAME code units, the cut included', () => {
+    expect(clipName('x'.repeat(MAX_ECHOED_NAME))).toBe('x'.repeat(MAX_ECHOED_NAME));
+    expect(clipName('x'.repeat(MAX_ECHOED_NAME + 1))).toBe(`${'x'.repeat(MAX_ECHOED_NAME - 3)}...`);
   });
 });

@@ -5,7 +5,7 @@ import { realpath, stat } from 'node:fs/promises';
 import { PULL_POLICIES } from '../contract/index.js';
 import type { ReconcileOptions } from '../reconcile/job.js';
 import { invalidArgs } from './errors.js';
-import { clip, MAX_ECHOED_NAME } from '../clip.js';
+import { clipName } from '../clip.js';
 import { errnoCode, isRecord } from '../errors.js';
 
 export const UPGRADE_OPTIONS = ['root', 'pull-policy', 'dry-run', 'gc'] as const;
@@ -26,7 +26,7 @@ function isVariant(v: unknown): v is VariantLike {
 /** Cleans what a caller sent of control characters and shortens it before it is echoed in an error. */
 export function shown(text: string): string {
   const clean = Array.from(text, (c) => (c < ' ' || c === '\u007f' ? '?' : c)).join('');
-  return clip(clean, MAX_ECHOED_NAME);
+  return clipName(clean);
 }
 
 function typed(key: string, v: VariantLike, signature: 's'): string;
