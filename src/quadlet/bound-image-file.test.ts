@@ -43,6 +43,9 @@ describe('.image files', () => {
       sourceFile: `${D}/a.image`,
       imageFile: `${D}/a.image`,
       imageLine: 2,
+      units: [
+        { path: `${D}/a.image`, kind: 'image', files: [expect.objectContaining({ file: `${D}/a.image` })] },
+      ],
     });
   });
 
@@ -124,9 +127,29 @@ describe('.image files', () => {
     expect(await resolveBoundImageFile(`${D}/a.image`, none)).not.toHaveProperty('platform');
   });
 
-  it('refuse a malformed platform value with its line', async () => {
+  it('refuse a malformed Arch= or OS= with its line', async () => {
     const loader = memoryLoader({ [`${D}/a.image`]: '[Image]\nImage=quay.io/a\nArch=arm 64\n' });
     expect(await failure(`${D}/a.image`, loader)).toMatchObject({ line: 3 });
+    const os = memoryLoader({ [`${D}/a.image`]: '[Image]\nImage=quay.io/a\nOS=linux/arm\n' });
+    expect(await failure(`${D}/a.image`, os)).toMatchObject({ line: 3 });
+  });
+
+  it('bind the image when Variant= is no platform variant, leaving the variant out with a note', async () => {
+    const loader = memoryLoader({
+      [`${D}/a.image`]: '[Image]\nImage=quay.io/a\nArch=arm\nVariant=arm/v7\n',
+    });
+    const spec = await resolveBoundImageFile(`${D}/a.image`, loader);
+    expect(spec.image).toBe('quay.io/a');
+    expect(spec.platform).toEqual({ architecture: 'arm' });
+    expect(spec.notes).toEqual([
+      {
+        file: `${D}/a.image`,
+        line: 4,
+        message: expect.stringMatching(/^Variant=arm\/v7 is not a platform variant .*ignored/),
+      },
+    ]);
+    const alone = memoryLoader({ [`${D}/a.image`]: '[Image]\nImage=quay.io/a\nVariant=v6 x\n' });
+    expect(await resolveBoundImageFile(`${D}/a.image`, alone)).not.toHaveProperty('platform');
   });
 
   it('report a file that cannot be read', async () => {
@@ -145,6 +168,13 @@ describe('.container files', () => {
       sourceFile: `${D}/c.container`,
       imageFile: `${D}/c.container`,
       imageLine: 3,
+      units: [
+        {
+          path: `${D}/c.container`,
+          kind: 'container',
+          files: [expect.objectContaining({ file: `${D}/c.container` })],
+        },
+      ],
     });
   });
 
@@ -169,6 +199,10 @@ describe('.container files', () => {
       authFileAt: { file: `${D}/base.image`, line: 3 },
       platform: { architecture: 'arm64' },
       via: [`${D}/c.container`],
+      units: [
+        expect.objectContaining({ path: `${D}/c.container`, kind: 'container' }),
+        expect.objectContaining({ path: `${D}/base.image`, kind: 'image' }),
+      ],
     });
   });
 

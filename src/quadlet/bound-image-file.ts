@@ -25,6 +25,22 @@ export interface QuadletLoader {
   listDropIns(unitRootPath: string): Promise<string[]>;
 }
 
+/** A Quadlet unit read for one entry: the unit file, then its drop-ins, each parsed. */
+export interface ReadUnit {
+  /** Root-absolute path of the unit file (after links). */
+  path: string;
+  kind: Kind;
+  /** The unit first, then its drop-ins in the order they apply. */
+  files: UnitFile[];
+}
+
+/** Something in a bound file that was not used but does not stop the entry (e.g. an unusable Variant=). */
+export interface SpecNote {
+  file: string;
+  line: number;
+  message: string;
+}
+
 /** The image one bound Quadlet file names, before reference normalization. */
 export interface BoundImageSpec {
   /** The `Image=` value as used: quotes removed, `%%` expanded. */
@@ -44,16 +60,21 @@ export interface BoundImageSpec {
   platform?: Platform;
   /** Root-absolute paths of the `.container` files that led here through `Image=NAME.image`. */
   via?: string[];
+  /** Every unit read, in the order they were reached: the `.container`, then the `.image` it names. */
+  units: ReadUnit[];
+  /** Values that were passed over, with where they are written. */
+  notes?: SpecNote[];
 }
 
-type Kind = 'image' | 'container';
+export type Kind = 'image' | 'container';
 const SECTION: Record<Kind, string> = { image: 'Image', container: 'Container' };
 const PLATFORM_KEYS = [
   ['Arch', 'architecture'],
   ['OS', 'os'],
   ['Variant', 'variant'],
 ] as const;
-const PLATFORM_VALUE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/** One component of an OCI platform (`linux`, `arm64`, `v8`): it is sent to Podman as `OS/ARCH/VARIANT`. */
+export const PLATFORM_VALUE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 function kindOf(path: string): Kind | undefined {
   if (path.endsWith('.image')) return 'image';
@@ -143,6 +164,7 @@ async function resolveImageUnit(requested: string, loader: QuadletLoader): Promi
     sourceFile: path,
     imageFile: entry.file,
     imageLine: entry.line,
+    units: [{ path, kind: 'image', files: units }],
   };
   const auth = optionalValue(units, SECTION.image, 'AuthFile');
   if (auth !== undefined) {
@@ -153,6 +175,16 @@ async function resolveImageUnit(requested: string, loader: QuadletLoader): Promi
   for (const [key, field] of PLATFORM_KEYS) {
     const found = optionalValue(units, SECTION.image, key);
     if (found === undefined) continue;
+    if (!PLATFORM_VALUE.test(found.value) && key === 'Variant') {
+      // Podman matches a variant it does not know (`arm/v5`) by falling back to an image without a
+      // variant, the one a pull without Variant= gets: the entry stays bound, the value is reported.
+      (spec.notes ??= []).push({
+        file: found.entry.file,
+        line: found.entry.line,
+        message: `Variant=${clip(found.value)} is not a platform variant (letters, digits, ".", "_", "-"): ignored, the image is pulled for the host's default variant`,
+      });
+      continue;
+    }
     if (!PLATFORM_VALUE.test(found.value)) {
       throw new QuadletError(
         found.entry.file,
@@ -172,8 +204,16 @@ async function resolveContainerUnit(requested: string, loader: QuadletLoader): P
   if (image.endsWith('.build')) {
     throw new QuadletError(entry.file, `Image=${clip(image)}: built images cannot be bound`, entry.line);
   }
+  const container: ReadUnit = { path, kind: 'container', files: units };
   if (!image.endsWith('.image')) {
-    return { image, rawImage: entry.value, sourceFile: path, imageFile: entry.file, imageLine: entry.line };
+    return {
+      image,
+      rawImage: entry.value,
+      sourceFile: path,
+      imageFile: entry.file,
+      imageLine: entry.line,
+      units: [container],
+    };
   }
   if (image.includes('/')) {
     throw new QuadletError(
@@ -208,7 +248,7 @@ async function resolveContainerUnit(requested: string, loader: QuadletLoader): P
       },
     );
   }
-  return { ...target, via: [path, ...(target.via ?? [])] };
+  return { ...target, via: [path, ...(target.via ?? [])], units: [container, ...target.units] };
 }
 
 /**

@@ -4,7 +4,11 @@ export { parseUnitFile, lastEntry, type UnitEntry, type UnitFile } from './unit-
 export { expandSpecifiers, unquote, readValue } from './unit-value.js';
 export {
   resolveBoundImageFile,
+  PLATFORM_VALUE,
   type BoundImageSpec,
+  type Kind as QuadletKind,
+  type ReadUnit,
+  type SpecNote,
   type LoadedFile,
   type QuadletLoader,
 } from './bound-image-file.js';

@@ -103,21 +103,43 @@ describe('parseUnitFile: continuation lines', () => {
     expect(image('[Image]\nImage=a\\\n# comment\n; other\n  b\n')).toBe('a   b');
   });
 
-  it('does not continue when the final backslash is itself escaped', () => {
+  it('continues a line whose backslash is followed by whitespace (Quadlet trims before looking)', () => {
+    const unit = parse('[Container]\nExec=/bin/app --flag \\ \t\n  "second arg"\nImage=quay.io/a/b\n');
+    expect(unit.entries.map((e) => [e.key, e.value, e.line])).toEqual([
+      ['Exec', '/bin/app --flag    "second arg"', 2],
+      ['Image', 'quay.io/a/b', 4],
+    ]);
+  });
+
+  it('treats Unicode whitespace after the backslash as Quadlet does (Go unicode.IsSpace)', () => {
+    expect(parse('[A]\nK=a\\\u00a0\u3000\nb\n').entries[0]?.value).toBe('a b');
+    // U+FEFF is not whitespace for Go: the backslash is not last, the line does not continue.
+    expect(() => parse('[A]\nK=a\\\ufeff\nb\n')).toThrow(/not a \[Section\] header/);
+  });
+
+  it('lets a continued line swallow a following Image= line, as Quadlet does', () => {
+    const unit = parse('[Container]\nImage=quay.io/a/b\nExec=/bin/app \\ \nImage=quay.io/c/d\n');
+    expect(lastEntry([unit], 'Container', 'Image')?.value).toBe('quay.io/a/b');
+    expect(lastEntry([unit], 'Container', 'Exec')?.value).toBe('/bin/app  Image=quay.io/c/d');
+  });
+
+  it('continues a line ending in an escaped backslash too (Quadlet looks at the last character only)', () => {
     const unit = parse('[Image]\nKey=a\\\\\nImage=x\n');
-    expect(lastEntry([unit], 'Image', 'Key')?.value).toBe('a\\\\');
-    expect(lastEntry([unit], 'Image', 'Image')?.value).toBe('x');
+    expect(unit.entries).toHaveLength(1);
+    expect(unit.entries[0]).toMatchObject({ key: 'Key', value: 'a\\ Image=x', line: 2 });
     expect(parse('[Image]\nKey=a\\\\\\\nb\n').entries[0]?.value).toBe('a\\\\ b');
   });
 
-  it('does not continue when whitespace follows the backslash', () => {
-    const unit = parse('[Image]\nKey=a\\ \nImage=x\n');
-    expect(unit.entries.map((e) => e.key)).toEqual(['Key', 'Image']);
+  it('passes over empty and blank lines inside a continuation (Quadlet; systemd would end it)', () => {
+    const unit = parse('[Image]\nKey=a\\\n\n  \t\nb\nImage=c\n');
+    expect(unit.entries.map((e) => [e.key, e.value, e.line])).toEqual([
+      ['Key', 'a b', 2],
+      ['Image', 'c', 6],
+    ]);
   });
 
-  it('ends a continuation at an empty line', () => {
-    const unit = parse('[Image]\nImage=a\\\n\nImage=b\n');
-    expect(unit.entries.map((e) => e.value)).toEqual(['a', 'b']);
+  it('still refuses a line without "=" that no continuation reaches', () => {
+    expect(() => parse('[Container]\nExec=/bin/app \\x\n  "arg"\n')).toThrow(/not a \[Section\] header/);
   });
 
   it('parses a continuation still open at the end of the file', () => {

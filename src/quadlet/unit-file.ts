@@ -1,5 +1,7 @@
 // systemd unit-file syntax (systemd.syntax(7), as systemd's config_parse() reads it): physical lines,
 // comments, backslash continuation, sections and `Key=Value` assignments, each kept with its line.
+// Which lines continue is decided as Quadlet decides it (Podman's pkg/systemd/parser), since Quadlet is
+// the program that reads these files and generates the service; the join itself is systemd's.
 // Values are returned as written (trimmed); interpreting them is unit-value.ts's job.
 //
 // Not built on the `ini` package: ini v5 drops line numbers, cuts values at an inline `#`/`;`, turns
@@ -58,11 +60,26 @@ function isComment(physical: string): boolean {
   return first === '#' || first === ';';
 }
 
-/** An odd run of trailing backslashes: the last one is not escaped, so the line continues. */
-function continues(text: string): boolean {
-  let run = 0;
-  for (let i = text.length - 1; i >= 0 && text[i] === '\\'; i--) run++;
-  return run % 2 === 1;
+// Go's unicode.IsSpace, which Quadlet's strings.TrimSpace uses: ASCII \t \n \v \f \r and space, NEL,
+// NBSP and the other Unicode White_Space characters (not U+FEFF, unlike JavaScript's \s).
+const GO_SPACE = /[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/;
+
+/** The line without trailing Go whitespace (linear: no regex anchored at the end). */
+function trimEndGo(text: string): string {
+  let end = text.length;
+  while (end > 0 && GO_SPACE.test(text[end - 1] ?? '')) end--;
+  return text.slice(0, end);
+}
+
+/**
+ * Where a line continues, as Quadlet decides: its text without trailing whitespace ends in a
+ * backslash, escaped or not; the result is the text before that backslash, else undefined. systemd
+ * continues only an unescaped backslash that is the very last character, but it does not read these
+ * files: Quadlet does, and a line it joins is one assignment of the service it generates.
+ */
+function continuedText(physical: string): string | undefined {
+  const text = trimEndGo(physical);
+  return text.endsWith('\\') ? text.slice(0, -1) : undefined;
 }
 
 /**
@@ -110,14 +127,17 @@ export function parseUnitFile(text: string, file: string): UnitFile {
   const lines = body.split(/\r\n|\r|\n/);
   lines.forEach((physical, index) => {
     const line = index + 1;
-    // systemd skips comment lines first, so they are passed over even inside a continuation,
-    // and a comment ending in a backslash does not continue.
+    // Comment lines are skipped first (systemd and Quadlet alike), so they are passed over even
+    // inside a continuation, and a comment ending in a backslash does not continue.
     if (isComment(physical)) return;
+    // Quadlet also passes over an empty line inside a continuation (systemd would end it there).
+    if (pending !== undefined && trimEndGo(physical) === '') return;
     // Every piece so far ends in the space that replaced its backslash, so whether the joined line
     // continues depends on this physical line alone.
-    if (continues(physical)) {
-      // systemd replaces the continuing backslash with a space and appends the next line as is.
-      const piece = `${physical.slice(0, -1)} `;
+    const continued = continuedText(physical);
+    if (continued !== undefined) {
+      // systemd's join: the continuing backslash becomes a space and the next line is appended as is.
+      const piece = `${continued} `;
       if (pending === undefined) pending = { parts: [piece], line };
       else pending.parts.push(piece);
       return;
