@@ -71,7 +71,13 @@ async function hostAuthFile(ctx: RootContext, spec: BoundImageSpec, authFile: st
   }
 }
 
-async function resolveEntry(ctx: RootContext, dirPath: string, name: string): Promise<BoundImage> {
+/** One entry that gave an image: the image and what its Quadlet files say in detail. */
+interface ResolvedEntry {
+  image: BoundImage;
+  spec: BoundImageSpec;
+}
+
+async function resolveEntry(ctx: RootContext, dirPath: string, name: string): Promise<ResolvedEntry> {
   const entryPath = `${dirPath === '/' ? '' : dirPath}/${name}`;
   const kind = kindOf(name);
   if (kind === undefined) {
@@ -128,7 +134,7 @@ async function resolveEntry(ctx: RootContext, dirPath: string, name: string): Pr
   };
   if (spec.authFile !== undefined) image.authFile = await hostAuthFile(ctx, spec, spec.authFile);
   if (spec.platform !== undefined) image.platform = spec.platform;
-  return image;
+  return { image, spec };
 }
 
 function entryError(root: string, entry: string, error: unknown): DiscoveryError {
@@ -150,10 +156,17 @@ function entryError(root: string, entry: string, error: unknown): DiscoveryError
   return found;
 }
 
-function unreadable(root: string, message: string, file?: string): RootDiscovery {
+/** A root's discovery with, for each entry that gave an image, the Quadlet detail behind it. */
+export interface RootInspection {
+  discovery: RootDiscovery;
+  /** By entry name: the units read, the lines that won, notes on values passed over. */
+  specs: Map<string, BoundImageSpec>;
+}
+
+function unreadable(root: string, message: string, file?: string): RootInspection {
   const error: DiscoveryError = { root, message };
   if (file !== undefined) error.file = file;
-  return { root, readable: false, images: [], errors: [error] };
+  return { discovery: { root, readable: false, images: [], errors: [error] }, specs: new Map() };
 }
 
 /**
@@ -162,6 +175,11 @@ function unreadable(root: string, message: string, file?: string): RootDiscovery
  * bound-images.d exists but cannot be read (or the root is missing: what it binds is unknown).
  */
 export async function discoverRoot(root: string, limits?: Partial<DiscoveryLimits>): Promise<RootDiscovery> {
+  return (await inspectRoot(root, limits)).discovery;
+}
+
+/** discoverRoot(), keeping the Quadlet detail of every entry (for `bound-images check`). */
+export async function inspectRoot(root: string, limits?: Partial<DiscoveryLimits>): Promise<RootInspection> {
   const hostRoot = resolve(root);
   const checked = resolveLimits(limits);
   try {
@@ -190,7 +208,7 @@ export async function discoverRoot(root: string, limits?: Partial<DiscoveryLimit
     // No bound-images.d: the root binds nothing. A dangling link on the way is not an absence:
     // what the root binds is unknown, so it counts as unreadable (GC is skipped).
     if (error instanceof InRootError && error.code === 'ENOENT' && !error.dangling) {
-      return { root: hostRoot, readable: true, images: [], errors: [] };
+      return { discovery: { root: hostRoot, readable: true, images: [], errors: [] }, specs: new Map() };
     }
     const message = messageOf(error);
     return unreadable(hostRoot, message, BOUND_IMAGES_DIR);
@@ -204,12 +222,12 @@ export async function discoverRoot(root: string, limits?: Partial<DiscoveryLimit
   }));
   const names = [...dir.names].sort(compareNames);
   const limit = pLimit(ENTRY_CONCURRENCY);
-  type Outcome = { image: BoundImage } | { error: DiscoveryError };
+  type Outcome = { resolved: ResolvedEntry } | { error: DiscoveryError };
   const outcomes = await Promise.all(
     names.map((name) =>
       limit(async (): Promise<Outcome> => {
         try {
-          return { image: await resolveEntry(ctx, dir.path, name) };
+          return { resolved: await resolveEntry(ctx, dir.path, name) };
         } catch (error) {
           return { error: entryError(hostRoot, name, error) };
         }
@@ -217,11 +235,16 @@ export async function discoverRoot(root: string, limits?: Partial<DiscoveryLimit
     ),
   );
   const images: BoundImage[] = [];
+  const specs = new Map<string, BoundImageSpec>();
   for (const outcome of outcomes) {
-    if ('image' in outcome) images.push(outcome.image);
-    else errors.push(outcome.error);
+    if ('error' in outcome) {
+      errors.push(outcome.error);
+      continue;
+    }
+    images.push(outcome.resolved.image);
+    specs.set(outcome.resolved.image.entry, outcome.resolved.spec);
   }
-  return { root: hostRoot, readable: true, images, errors };
+  return { discovery: { root: hostRoot, readable: true, images, errors }, specs };
 }
 
 /** Discover several roots, one after the other, in the order given. */
