@@ -136,6 +136,26 @@ describe('parseCommandLine', () => {
   });
 });
 
+describe('parseCommandLine: check', () => {
+  it('checks / by default, and every --root in order, made absolute against the working directory', () => {
+    expect(parseCommandLine(['check'], '/work')).toEqual({ kind: 'check', json: false, roots: ['/'] });
+    expect(parseCommandLine(['check', '--root', 'img', '--json', '--root=/srv/b'], '/work')).toEqual({
+      kind: 'check',
+      json: true,
+      roots: ['/work/img', '/srv/b'],
+    });
+  });
+
+  it('refuses an empty --root, arguments and unknown options, pointing at its help', () => {
+    expect(usageError(['check', '--root', '']).message).toMatch(
+      /^--root needs a path \(see 'bound-images check --help'\)$/,
+    );
+    expect(usageError(['check', '/srv/a']).message).toMatch(/^'check' takes no arguments, got '\/srv\/a'/);
+    expect(usageError(['check', '--root']).code).toBe(ExitCode.Usage);
+    expect(usageError(['check', '--pull-policy', 'x']).message).toMatch(/bound-images check --help/);
+  });
+});
+
 describe('parseJobArgument', () => {
   it('accepts numbers and job paths only', () => {
     expect(parseJobArgument('1')).toBe('/org/bootc/BoundImages/job/1');

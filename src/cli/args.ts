@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CliError, ExitCode } from './cli-error.js';
 import { JOB_PATH_PREFIX, PULL_POLICIES, jobIdOfPath, jobPath, type PullPolicy } from '../contract/index.js';
-import { CANCEL_USAGE, LIST_USAGE, MAIN_USAGE, STATUS_USAGE, UPGRADE_USAGE } from './usage.js';
+import { CANCEL_USAGE, CHECK_USAGE, LIST_USAGE, MAIN_USAGE, STATUS_USAGE, UPGRADE_USAGE } from './usage.js';
 import { messageOf } from '../errors.js';
 
 export interface UpgradeRequest {
@@ -18,12 +18,20 @@ export interface UpgradeRequest {
   wait: boolean;
 }
 
+export interface CheckRequest {
+  kind: 'check';
+  json: boolean;
+  /** Absolute paths, in the order given; `/` when none is given. */
+  roots: string[];
+}
+
 export type Command =
   | { kind: 'help'; text: string }
   | { kind: 'status'; json: boolean }
   | { kind: 'list'; json: boolean }
   | UpgradeRequest
-  | { kind: 'cancel'; json: boolean; job: string };
+  | { kind: 'cancel'; json: boolean; job: string }
+  | CheckRequest;
 
 /** A bad command line: exit 2, one line on stderr with the reason and where to find the usage. */
 export class UsageError extends CliError {
@@ -38,6 +46,7 @@ const HELP_COMMANDS = new Map<string, string>([
   [LIST_USAGE, 'bound-images list --help'],
   [UPGRADE_USAGE, 'bound-images upgrade --help'],
   [CANCEL_USAGE, 'bound-images cancel --help'],
+  [CHECK_USAGE, 'bound-images check --help'],
 ]);
 
 const COMMON = {
@@ -137,6 +146,23 @@ function parseCancel(args: string[]): Command {
   return { kind: 'cancel', json: values.json === true, job: parseJobArgument(job) };
 }
 
+function parseCheck(args: string[], cwd: string): Command {
+  const { values, positionals } = guarded(CHECK_USAGE, () =>
+    parseArgs({
+      args,
+      strict: true,
+      allowPositionals: true,
+      options: { ...COMMON, root: { type: 'string', multiple: true } },
+    }),
+  );
+  if (values.help) return { kind: 'help', text: CHECK_USAGE };
+  noPositionals(positionals, 'check', CHECK_USAGE);
+  const given = values.root ?? [];
+  if (given.some((root) => root === '')) throw new UsageError('--root needs a path', CHECK_USAGE);
+  const roots = given.length === 0 ? ['/'] : given.map((root) => resolve(cwd, root));
+  return { kind: 'check', json: values.json === true, roots };
+}
+
 /** Parses `bound-images ARGS…`; throws UsageError on anything it does not understand. */
 export function parseCommandLine(argv: readonly string[], cwd: string = process.cwd()): Command {
   const [word, ...rest] = argv;
@@ -155,6 +181,8 @@ export function parseCommandLine(argv: readonly string[], cwd: string = process.
       return parseUpgrade(rest, cwd);
     case 'cancel':
       return parseCancel(rest);
+    case 'check':
+      return parseCheck(rest, cwd);
     default:
       throw new UsageError(
         word.startsWith('-') ? `the command comes first, got option '${word}'` : `unknown command '${word}'`,

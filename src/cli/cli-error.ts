@@ -10,6 +10,8 @@ export const ExitCode = {
   Usage: 2,
   /** The daemon cannot be reached, went away, answered nonsense, or denied access. */
   Unreachable: 3,
+  /** check: no error, but bootc-incompatible entries or consumer warnings. */
+  Findings: 4,
   /** Interrupted (SIGINT/SIGTERM) while following a job; the job itself keeps running. */
   Interrupted: 130,
 } as const;

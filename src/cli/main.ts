@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // bound-images: the client of bound-imaged. Parses the command line, connects to the system bus,
-// runs one command and exits 0 (success), 1 (the reconcile failed or was cancelled), 2 (usage
-// error), 3 (daemon unreachable or access denied) or 130 (interrupted while following a job), with a
-// one-line reason on stderr for every non-zero code. The timer runs it hourly, so it loads only what
+// runs one command and exits 0 (success), 1 (the reconcile failed or was cancelled; check: an
+// error), 2 (usage error), 3 (daemon unreachable or access denied), 4 (check: findings but no error)
+// or 130 (interrupted while following a job), with a one-line reason on stderr for every non-zero
+// code but check's 1 and 4, whose findings are the output. `check` needs no bus at all. The timer runs it hourly, so it loads only what
 // the command needs: dbus-next once a bus is needed, cli-progress only on a terminal.
 import { messageOf } from '../errors.js';
 import { parseCommandLine, type Command } from './args.js';
@@ -44,6 +45,11 @@ async function run(command: Command): Promise<ExitCodeValue> {
   if (command.kind === 'help') {
     process.stdout.write(command.text);
     return ExitCode.Ok;
+  }
+  if (command.kind === 'check') {
+    // Offline: no bus. The lint (discovery and its rules) is loaded only for this command.
+    const { runCheck } = await import('./check.js');
+    return runCheck(command, process.stdout);
   }
   const [{ connectSystemBus }, commands] = await Promise.all([import('./bus.js'), import('./commands.js')]);
   const io = makeIo(command);

@@ -11,11 +11,15 @@ commands:
   upgrade           reconcile now (discover, pull, garbage-collect) and follow
                     the job to its end
   cancel JOB        cancel a running or waiting job (number or object path)
+  check             lint the bound images of a root offline (no daemon needed):
+                    errors, what bootc would refuse or read differently, and
+                    consumers that would pull their own copy
 
 Every command takes --json (one JSON document on stdout) and --help.
 
-exit status: 0 success, 1 the reconcile failed or was cancelled,
-             2 usage error, 3 daemon unreachable or access denied
+exit status: 0 success, 1 the reconcile failed or was cancelled (check: an
+             error), 2 usage error, 3 daemon unreachable or access denied,
+             4 check: no error, but findings
 `;
 
 export const STATUS_USAGE = `usage: bound-images status [--json]
@@ -72,4 +76,24 @@ options:
 
 exit status: 0 cancel requested, 1 the job had already ended or does not
              exist, 2 usage error, 3 daemon unreachable or access denied
+`;
+
+export const CHECK_USAGE = `usage: bound-images check [--root DIR]... [--json]
+
+Checks the bound images a root declares (usr/lib/bootc/bound-images.d), offline:
+no daemon, no bus, no Podman; only the root's files are read. Usable in a
+Containerfile RUN step or a CI job on an unpacked image. Reports per entry:
+  error    the entry cannot be bound (bound-imaged refuses it)
+  bootc    bound-imaged binds it, but bootc upgrade would refuse it or bind
+           something else (AuthFile=, Image=NAME.image, drop-ins, short names)
+  warning  it will not work as meant (a bound .container whose Podman does
+           not read /usr/lib/bootc/storage and pulls its own copy)
+
+options:
+  --root DIR  a root to check (repeatable; default /)
+  --json      print one JSON document instead of text
+  -h, --help  show this help
+
+exit status: 0 nothing found, 1 at least one error, 2 usage error,
+             4 no error, but bootc-incompatible entries or warnings
 `;

@@ -19,9 +19,9 @@ import type { Finding } from './findings.js';
 const SECTION = { image: 'Image', container: 'Container' } as const;
 
 function finding(rule: string, at: { file: string; line?: number }, message: string): Finding {
-  const found: Finding = { severity: 'bootc', rule, file: at.file, message };
-  if (at.line !== undefined) found.line = at.line;
-  return found;
+  return at.line === undefined
+    ? { severity: 'bootc', rule, file: at.file, message }
+    : { severity: 'bootc', rule, file: at.file, line: at.line, message };
 }
 
 /** bootc's parse_spec_value: `%%` → `%`, any other specifier refused (the Quadlet rule is the same). */

@@ -8,10 +8,23 @@ import { consumerFindings } from './consumer-rules.js';
 import { summarize, type CheckReport, type EntryReport, type Finding, type RootReport } from './findings.js';
 
 function errorFinding(e: DiscoveryError): Finding {
-  const found: Finding = { severity: 'error', rule: 'invalid', message: e.message };
-  if (e.file !== undefined) found.file = e.file;
-  if (e.line !== undefined) found.line = e.line;
-  return found;
+  return {
+    severity: 'error',
+    rule: 'invalid',
+    ...(e.file !== undefined ? { file: e.file } : {}),
+    ...(e.line !== undefined ? { line: e.line } : {}),
+    message: e.message,
+  };
+}
+
+/** The fields in reading order (JSON output): entry, reference, source file, findings. */
+function ordered(e: EntryReport): EntryReport {
+  return {
+    entry: e.entry,
+    ...(e.reference !== undefined ? { reference: e.reference } : {}),
+    ...(e.sourceFile !== undefined ? { sourceFile: e.sourceFile } : {}),
+    findings: e.findings,
+  };
 }
 
 /** Byte order of the UTF-8 names, as discovery lists entries. */
@@ -49,7 +62,7 @@ export async function checkRoot(root: string, limits?: Partial<DiscoveryLimits>)
     if (spec === undefined) continue;
     entry.findings.push(...bootcFindings(spec, image.reference), ...consumerFindings(spec, image.reference));
   }
-  report.entries = [...byEntry.values()].sort(byName);
+  report.entries = [...byEntry.values()].sort(byName).map(ordered);
   return report;
 }
 
