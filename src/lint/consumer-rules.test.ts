@@ -87,6 +87,24 @@ describe('consumerFindings', () => {
     expect((await check('app.container', files)).map((f) => f.rule)).toEqual(['no-bound-store']);
   });
 
+  it('warns about Pull=always or newer on a bound .container, at its line; missing is fine', async () => {
+    const unit = (pull: string) => ({
+      [`${D}/app.container`]: `[Container]\nImage=quay.io/org/app:2\nGlobalArgs=${STORE_ARG}\nPull=${pull}\n`,
+    });
+    for (const pull of ['always', 'Newer', 'IfNewer', '"always"']) {
+      expect(await check('app.container', unit(pull))).toEqual([
+        expect.objectContaining({
+          severity: 'warning',
+          rule: 'pull-policy',
+          file: `${D}/app.container`,
+          line: 4,
+        }),
+      ]);
+    }
+    for (const pull of ['missing', 'never', 'ifnotpresent'])
+      expect(await check('app.container', unit(pull))).toEqual([]);
+  });
+
   it('does not ask it of a bound .image, whose consumers are not known', async () => {
     expect(await check('app.image', { [`${D}/app.image`]: '[Image]\nImage=quay.io/org/app:2\n' })).toEqual(
       [],

@@ -1,16 +1,19 @@
 // Findings about the consumers of a bound image: a bound `.container` must tell its Podman to read
 // the bound store (`GlobalArgs=--storage-opt=additionalimagestore=/usr/lib/bootc/storage`, as
 // bootc's documentation asks), else Podman does not see the bound image and pulls its own copy
-// when the service starts. Also the values discovery passed over (an unusable `Variant=`).
+// when the service starts; nor may it ask for a pull at every start (`Pull=always`/`newer`). Also
+// the values discovery passed over (an unusable `Variant=`).
 import { posix } from 'node:path';
 
-import type { BoundImageSpec, UnitEntry } from '../quadlet/index.js';
+import { lastEntry, type BoundImageSpec, type UnitEntry } from '../quadlet/index.js';
 import { clip } from '../clip.js';
 import type { Finding } from './findings.js';
 
 /** The bound store as the units on a bootc host name it. */
 export const BOUND_STORE = '/usr/lib/bootc/storage';
 const OPTION = 'additionalimagestore=';
+/** Podman's pull policies (ParsePullPolicy, case-insensitive) that go to the registry at every start. */
+const PULLS_AT_START = new Set(['always', 'newer', 'ifnewer']);
 
 /**
  * The words of one `GlobalArgs=` value, as Quadlet splits it (systemd's rules, relaxed): separated
@@ -82,6 +85,17 @@ export function consumerFindings(spec: BoundImageSpec, reference: string): Findi
     if (e.value === '') start = i + 1;
   });
   const words = all.slice(start).flatMap((e) => splitArgs(e.value));
+  const pull = lastEntry(unit.files, 'Container', 'Pull');
+  const policy = pull?.value.replace(/^"(.*)"$/, '$1').toLowerCase();
+  if (pull !== undefined && policy !== undefined && PULLS_AT_START.has(policy)) {
+    found.push({
+      severity: 'warning',
+      rule: 'pull-policy',
+      file: pull.file,
+      line: pull.line,
+      message: `Pull=${clip(pull.value)}: Podman asks the registry at every start and pulls a copy of ${clip(reference)} into its own store when it differs, whatever the bound store holds; leave Pull= unset (missing) to use the bound image`,
+    });
+  }
   if (!readsBoundStore(words)) {
     found.push({
       severity: 'warning',
