@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { chmod, symlink, writeFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { BOUND_IMAGES_DIR, discoverRoot, discoverRoots } from './discover-root.js';
+import { BOUND_IMAGES_DIR, discoverRoot, discoverRoots, inspectRoot } from './discover-root.js';
 import { makeTempRoot, removeTree, writeTree, type TreeNode } from './tree-fixture.js';
 
 // Unit files live in a directory the host does not have, so a host-side resolution could not find them.
@@ -337,5 +337,28 @@ describe('discoverRoots', () => {
     } finally {
       await removeTree(other);
     }
+  });
+});
+
+describe('inspectRoot', () => {
+  it('returns what discoverRoot does, plus each bound entry’s units and notes by entry name', async () => {
+    await writeTree(root, {
+      ...bind('a.image'),
+      ...bind('w.container'),
+      ...bind('bad.image'),
+      [`${U}/a.image`]: '[Image]\nImage=quay.io/a:1\nVariant=arm/v7\n',
+      [`${U}/a.image.d/10.conf`]: '[Image]\nArch=arm\n',
+      [`${U}/w.container`]: '[Container]\nImage=a.image\n',
+      [`${U}/bad.image`]: '[Image]\n',
+    });
+    const { discovery, specs } = await inspectRoot(root);
+    expect(discovery).toEqual(await discoverRoot(root));
+    expect([...specs.keys()].sort()).toEqual(['a.image', 'w.container']);
+    expect(specs.get('a.image')?.units.map((u) => [u.path, u.kind, u.files.map((f) => f.file)])).toEqual([
+      [`${U}/a.image`, 'image', [`${U}/a.image`, `${U}/a.image.d/10.conf`]],
+    ]);
+    expect(specs.get('a.image')?.notes).toEqual([expect.objectContaining({ file: `${U}/a.image`, line: 3 })]);
+    expect(specs.get('w.container')?.units.map((u) => u.kind)).toEqual(['container', 'image']);
+    expect(discovery.images.find((i) => i.entry === 'a.image')?.platform).toEqual({ architecture: 'arm' });
   });
 });
