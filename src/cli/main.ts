@@ -85,12 +85,24 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
+/**
+ * Exit once stdout and stderr have handed everything to the kernel. Writes to files and terminals
+ * are synchronous, but a pipe whose reader is slower than us fills up (64 KiB), and what is still
+ * queued then would be lost by process.exit(): a long `check --json` piped into a parser came out
+ * cut at 65,536 bytes. An empty write's callback runs after the writes queued before it.
+ */
+function exitAfterFlush(code: number): void {
+  let pending = 2;
+  const done = (): void => {
+    if (--pending === 0) process.exit(code);
+  };
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+}
+
 // Exit explicitly: nothing left behind (a socket the bus has not closed yet) may keep the timer's run
-// alive. Writes to pipes, files and terminals are synchronous on Linux, so nothing is lost.
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`bound-images: internal error: ${messageOf(err)}\n`);
-    process.exit(ExitCode.Failed);
-  },
-);
+// alive.
+main(process.argv.slice(2)).then(exitAfterFlush, (err: unknown) => {
+  process.stderr.write(`bound-images: internal error: ${messageOf(err)}\n`);
+  exitAfterFlush(ExitCode.Failed);
+});

@@ -2,12 +2,13 @@
 // and a consumer-warning root; its lines, its JSON document and its exit status (0, 1, 4; 2 for a
 // bad command line). It is offline: it runs with the system bus pointing nowhere and loads neither
 // dbus-next nor Podman's client.
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { makeTempRoot, removeTree, writeTree } from '../../src/discovery/tree-fixture.js';
 import { CHECK_ROOTS } from '../../src/lint/check-fixture.js';
-import { cli } from './cli-harness.js';
+import { CLI, cli } from './cli-harness.js';
 import { ensureBuilt } from './daemon-harness.js';
 
 const U = '/usr/share/containers/systemd';
@@ -152,6 +153,30 @@ describe('bound-images check --json', () => {
       summary: { entries: 4, errors: 1, bootc: 2, warnings: 0 },
       exitCode: 1,
     });
+  });
+});
+
+describe('bound-images check: a long report into a slow pipe', () => {
+  it('writes the whole document before it exits (a full pipe once cut it at 64 KiB)', async () => {
+    const big = join(base, 'big');
+    const tree: Record<string, { symlink: string } | string> = {};
+    for (let i = 0; i < 300; i++) {
+      tree[`/usr/lib/bootc/bound-images.d/c${i}.container`] = { symlink: `${U}/c${i}.container` };
+      tree[`${U}/c${i}.container`] = '[Container]\nImage=nginx\n';
+    }
+    await writeTree(big, tree);
+    const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+    // The reader starts a second late, so the pipe is full while the command finishes.
+    const script = `${quote(process.execPath)} ${quote(CLI)} check --json --root ${quote(big)} | { sleep 1; cat; }`;
+    const stdout = await new Promise<string>((resolve, reject) =>
+      execFile('sh', ['-c', script], { env, maxBuffer: 64 << 20 }, (err, out) =>
+        err ? reject(err) : resolve(out),
+      ),
+    );
+    expect(stdout.length).toBeGreaterThan(65_536);
+    const doc = JSON.parse(stdout) as { summary: unknown; exitCode: number };
+    expect(doc.summary).toEqual({ entries: 300, errors: 0, bootc: 300, warnings: 300 });
+    expect(doc.exitCode).toBe(4);
   });
 });
 
