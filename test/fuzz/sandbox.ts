@@ -23,6 +23,7 @@ const SOURCE_DIRS = ['src/quadlet', 'src/reference', 'src/discovery', 'src/confi
 const SOURCE_FILES = [
   'src/types.ts',
   'src/clip.ts',
+  'src/errors.ts',
   'test/fuzz/fuzz-protocol.ts',
   'test/fuzz/fuzz-worker.ts',
   'test/fuzz/discover-main.ts',
