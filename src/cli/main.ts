@@ -25,7 +25,9 @@ function makeIo(command: Command): Io {
       const { BarReporter, JsonReporter, PlainReporter } = await import('./reporters.js');
       if (json) return new JsonReporter(process.stdout);
       if (process.stdout.isTTY && process.env.TERM !== 'dumb') {
-        return new BarReporter(await import('cli-progress'), process.stdout);
+        // cli-progress is CommonJS: its module.exports is the default export, in Node and in the bundle
+        // (whose dynamic import of a CommonJS chunk offers nothing else).
+        return new BarReporter((await import('cli-progress')).default, process.stdout);
       }
       return new PlainReporter(process.stdout);
     },

@@ -53,7 +53,8 @@ export class JsonReporter implements Reporter {
   abort(): void {}
 }
 
-type CliProgress = typeof CliProgressModule;
+/** What the bar uses of cli-progress (its module.exports: the default export of the CommonJS module). */
+type CliProgress = Pick<typeof CliProgressModule, 'MultiBar' | 'Presets'>;
 
 // {total} and {value} are the bar's own (percent); the image counts travel as payload.
 const BAR_FORMAT = '{phase} [{bar}] {percentage}% | {imagesDone}/{imagesTotal} images | {current}';

@@ -1,12 +1,10 @@
 // Loads the two native systemd bindings (`sd-notify`, `systemd-journald`) on first use and checks
-// their shape, since neither ships types. Loading is synchronous (createRequire) but deferred until
+// their shape, since neither ships types. Loading is synchronous (native-require.ts) but deferred until
 // the first notification or journal line: daemon start stays fast, and log lines keep their order
 // (a queued dynamic import could lose the line logged right before an exit).
-import { createRequire } from 'node:module';
 import type { Priority } from './priority.js';
 import { PRIORITIES } from './priority.js';
-
-const requireNative = createRequire(import.meta.url);
+import { requireNative } from './native-require.js';
 
 /** What we use of `sd-notify` (a wrapper around libsystemd's sd_notify, reading NOTIFY_SOCKET from the process environment). */
 export interface SdNotifyBinding {

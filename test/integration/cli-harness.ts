@@ -4,7 +4,8 @@ import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { REPO } from './daemon-harness.js';
 
-export const CLI = join(REPO, 'dist', 'src', 'cli', 'main.js');
+/** The client's entry point: dist/src/cli/main.js, or the one BOUND_IMAGES_CLI names (the bundle's bound-images.js). */
+export const CLI = process.env.BOUND_IMAGES_CLI || join(REPO, 'dist', 'src', 'cli', 'main.js');
 
 export interface CliResult {
   code: number;

@@ -13,7 +13,9 @@ import type { PrivateBus } from '../../scripts/harness/dbus-daemon.js';
 import { spawnService, waitUntil, type ServiceProcess } from '../../scripts/harness/proc.js';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
-export const DAEMON_MAIN = join(REPO, 'dist', 'src', 'main.js');
+/** The daemon's entry point: dist/src/main.js (tsc), or the one BOUND_IMAGED_DAEMON names, e.g. the
+ * bundled build/bundle/bound-imaged.js (`npm run bundle`), so the same suites run against the bundle. */
+export const DAEMON_MAIN = process.env.BOUND_IMAGED_DAEMON || join(REPO, 'dist', 'src', 'main.js');
 export const BUS_NAME = 'org.bootc.BoundImages';
 export const MANAGER_PATH = '/org/bootc/BoundImages';
 export const MANAGER_IFACE = 'org.bootc.BoundImages';
@@ -49,6 +51,10 @@ function exec(
 
 /** Compiles the project to dist/ when a source file is newer than the daemon's entry point. */
 export async function ensureBuilt(): Promise<void> {
+  if (process.env.BOUND_IMAGED_DAEMON) {
+    if (!existsSync(DAEMON_MAIN)) throw new Error(`BOUND_IMAGED_DAEMON=${DAEMON_MAIN}: no such file`);
+    return;
+  }
   const built = existsSync(DAEMON_MAIN) ? statSync(DAEMON_MAIN).mtimeMs : 0;
   const isSource = (f: string): boolean => f.endsWith('.ts') && !f.endsWith('.test.ts');
   const newest = Math.max(
@@ -136,7 +142,7 @@ export interface DaemonProcess extends ServiceProcess {
 }
 
 /**
- * Starts dist/src/main.js with `args` (e.g. `['--config', file]`) on `bus`. `wrap` may prefix the
+ * Starts the daemon (DAEMON_MAIN) with `args` (e.g. `['--config', file]`) on `bus`. `wrap` may prefix the
  * command (e.g. nsenter into the journald harness's namespace). Does not wait for readiness.
  */
 export function spawnDaemon(
