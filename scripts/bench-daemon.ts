@@ -3,10 +3,12 @@
 // a private dbus-daemon, a NOTIFY_SOCKET listener, a loopback registry and a Podman service.
 //   bench ready: ours=<median>ms baseline=<median>ms ratio=<ours/baseline>   (target ≤ 4)
 //   bench idle-rss: ours=<MB>MB                                               (target ≤ 80)
+// With BENCH_BUNDLE=build/bundle/bound-imaged.js (npm run bundle) the bundled daemon is measured in
+// the same runs, interleaved with the others, on two more lines: `bench ready-bundle`, `bench idle-rss-bundle`.
 import { spawn, execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeTempDir, releaseDir } from './harness/cleanup.js';
 import { startPrivateBus, type PrivateBus } from './harness/dbus-daemon.js';
@@ -16,6 +18,7 @@ import { stackOf } from '../src/errors.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const DAEMON = join(REPO, 'dist', 'src', 'main.js');
+const BUNDLED = process.env.BENCH_BUNDLE ? resolve(process.env.BENCH_BUNDLE) : undefined;
 const RUNS = Number(process.env.BENCH_RUNS ?? 9);
 
 const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
@@ -57,11 +60,16 @@ function bareNode(): Promise<number> {
 }
 
 /** Process start of bound-imaged to its READY=1 datagram; then SIGTERM and wait for exit. */
-async function daemonReady(bus: PrivateBus, notify: NotifyListener, config: string): Promise<number> {
+async function daemonReady(
+  bus: PrivateBus,
+  notify: NotifyListener,
+  config: string,
+  daemon: string = DAEMON,
+): Promise<number> {
   const before = notify.messages().length;
   // The listener stamps datagrams with CLOCK_MONOTONIC, the clock of process.hrtime.
   const t0 = nowMs();
-  const p = spawn(process.execPath, [DAEMON, '--config', config], {
+  const p = spawn(process.execPath, [daemon, '--config', config], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: bus.address, NOTIFY_SOCKET: notify.path },
   });
@@ -96,7 +104,8 @@ function rssMb(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-async function idleRss(bus: PrivateBus, dir: string): Promise<number> {
+async function idleRss(bus: PrivateBus, dir: string, daemon: string = DAEMON): Promise<number> {
+  await mkdir(dir, { recursive: true });
   const sandbox = await startSandbox();
   try {
     const made = await sandbox.makeImages([
@@ -114,7 +123,7 @@ async function idleRss(bus: PrivateBus, dir: string): Promise<number> {
       await symlink(`/usr/share/containers/systemd/b${i}.image`, join(bound, `b${i}.image`));
     }
     const config = await writeConfig(dir, sandbox.podman.storePath, sandbox.podman.socketPath, root);
-    const p = spawn(process.execPath, [DAEMON, '--config', config], {
+    const p = spawn(process.execPath, [daemon, '--config', config], {
       stdio: 'ignore',
       env: { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: bus.address },
     });
@@ -163,17 +172,26 @@ async function main(): Promise<void> {
     const config = await writeConfig(dir, store, join(dir, 'none.sock'), emptyRoot);
     await bareNode();
     await daemonReady(bus, notify, config); // warm the page cache
+    if (BUNDLED) await daemonReady(bus, notify, config, BUNDLED);
     const ours: number[] = [];
+    const bundled: number[] = [];
     const base: number[] = [];
     for (let i = 0; i < RUNS; i++) {
       base.push(await bareNode());
       ours.push(await daemonReady(bus, notify, config));
+      if (BUNDLED) bundled.push(await daemonReady(bus, notify, config, BUNDLED));
     }
-    const o = median(ours);
     const b = median(base);
-    console.log(`bench ready: ours=${o.toFixed(1)}ms baseline=${b.toFixed(1)}ms ratio=${(o / b).toFixed(2)}`);
-    const rss = await idleRss(bus, dir);
+    const line = (name: string, xs: number[]): string =>
+      `bench ${name}: ours=${median(xs).toFixed(1)}ms baseline=${b.toFixed(1)}ms ratio=${(median(xs) / b).toFixed(2)}`;
+    console.log(line('ready', ours));
+    if (BUNDLED) console.log(line('ready-bundle', bundled));
+    const rss = await idleRss(bus, join(dir, 'rss'));
     console.log(`bench idle-rss: ours=${rss.toFixed(1)}MB`);
+    if (BUNDLED) {
+      const rssBundled = await idleRss(bus, join(dir, 'rss-bundle'), BUNDLED);
+      console.log(`bench idle-rss-bundle: ours=${rssBundled.toFixed(1)}MB`);
+    }
   } finally {
     await notify.stop();
     await bus.stop();

@@ -3,9 +3,12 @@
 # `npm ci && npm run build`):
 #
 #   $PKGLIBDIR       /usr/lib/bound-imaged/{package.json,dist/src,node_modules}  the built daemon and
-#                    client with their production dependencies only (native modules as built here)
+#                    client with their production dependencies only (native modules as built here);
+#                    with BUNDLE=DIR instead the self-contained tree of `npm run bundle` (bound-imaged.js,
+#                    bound-images.js, chunk-*.js, native/*.node: no node_modules)
 #   $BINDIR          /usr/bin/bound-imaged, /usr/bin/bound-images                 small exec wrappers
 #   $UNITDIR         /usr/lib/systemd/system/bound-imaged*.{service,socket,timer}
+#   $PRESETDIR       /usr/lib/systemd/system-preset/80-bound-imaged.preset  what `systemctl preset` enables
 #   $DBUS_SERVICEDIR /usr/share/dbus-1/system-services/org.bootc.BoundImages.service
 #   $DBUS_POLICYDIR  /usr/share/dbus-1/system.d/org.bootc.BoundImages.conf
 #   $DBUS_IFACEDIR   /usr/share/dbus-1/interfaces/org.bootc.BoundImages.xml
@@ -17,7 +20,7 @@
 # the units and the D-Bus activation file are rewritten when they differ from the defaults.
 # Nothing is enabled or started: that is the package's post-install step (docs/install.md).
 #
-# usage: [DESTDIR=DIR] [PREFIX=/usr] [SYSCONFDIR=/etc] [NODE=/usr/bin/node] scripts/install.sh
+# usage: [DESTDIR=DIR] [PREFIX=/usr] [SYSCONFDIR=/etc] [NODE=/usr/bin/node] [BUNDLE=build/bundle] scripts/install.sh
 set -euo pipefail
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,19 +31,21 @@ SYSCONFDIR=${SYSCONFDIR:-/etc}
 BINDIR=${BINDIR:-$PREFIX/bin}
 PKGLIBDIR=${PKGLIBDIR:-$PREFIX/lib/bound-imaged}
 UNITDIR=${UNITDIR:-$PREFIX/lib/systemd/system}
+PRESETDIR=${PRESETDIR:-$PREFIX/lib/systemd/system-preset}
 DBUS_SERVICEDIR=${DBUS_SERVICEDIR:-$PREFIX/share/dbus-1/system-services}
 DBUS_POLICYDIR=${DBUS_POLICYDIR:-$PREFIX/share/dbus-1/system.d}
 DBUS_IFACEDIR=${DBUS_IFACEDIR:-$PREFIX/share/dbus-1/interfaces}
 DOCDIR=${DOCDIR:-$PREFIX/share/doc/bound-imaged}
 NODE=${NODE:-/usr/bin/node}
 PODMAN=${PODMAN:-/usr/bin/podman}
+BUNDLE=${BUNDLE:-}
 
 die() {
   echo "install: $*" >&2
   exit 1
 }
 
-for var in PREFIX SYSCONFDIR BINDIR PKGLIBDIR UNITDIR DBUS_SERVICEDIR DBUS_POLICYDIR DBUS_IFACEDIR DOCDIR NODE PODMAN; do
+for var in PREFIX SYSCONFDIR BINDIR PKGLIBDIR UNITDIR PRESETDIR DBUS_SERVICEDIR DBUS_POLICYDIR DBUS_IFACEDIR DOCDIR NODE PODMAN; do
   [[ ${!var} == /* ]] || die "$var must be an absolute path, got '${!var}'"
   [[ ${!var} != *'|'* ]] || die "$var must not contain '|': '${!var}'"
 done
@@ -48,10 +53,21 @@ if [[ -n $DESTDIR && $DESTDIR != /* ]]; then
   DESTDIR=$(pwd)/$DESTDIR
 fi
 
-for built in dist/src/main.js dist/src/cli/main.js; do
-  [[ -f $SRC/$built ]] || die "$SRC/$built is missing: run 'npm ci && npm run build' first"
-done
-[[ -d $SRC/node_modules ]] || die "$SRC/node_modules is missing: run 'npm ci' first"
+if [[ -n $BUNDLE ]]; then
+  BUNDLE=$(cd "$BUNDLE" 2>/dev/null && pwd) || die "BUNDLE: no such directory"
+  for built in bound-imaged.js bound-images.js package.json; do
+    [[ -f $BUNDLE/$built ]] || die "$BUNDLE/$built is missing: run 'npm run bundle' first"
+  done
+  DAEMON_JS=bound-imaged.js
+  CLIENT_JS=bound-images.js
+else
+  for built in dist/src/main.js dist/src/cli/main.js; do
+    [[ -f $SRC/$built ]] || die "$SRC/$built is missing: run 'npm ci && npm run build' first"
+  done
+  [[ -d $SRC/node_modules ]] || die "$SRC/node_modules is missing: run 'npm ci' first"
+  DAEMON_JS=dist/src/main.js
+  CLIENT_JS=dist/src/cli/main.js
+fi
 
 # The installed files name the installed paths: rewrite the defaults the sources carry.
 substitute() {
@@ -84,18 +100,23 @@ wrapper() { # wrapper NAME ENTRY-JS DESCRIPTION
   rm -f "$tmp"
 }
 
-# 1. The application: package.json (it makes dist/ ESM), the compiled sources, production deps.
+# 1. The application: package.json (it makes dist/ ESM), the compiled sources, production deps;
+#    or the bundled tree as it is.
 app=$DESTDIR$PKGLIBDIR
 rm -rf "$app"
 install -d -m 0755 "$app"
-install -m 0644 "$SRC/package.json" "$app/package.json"
-tar -C "$SRC" --exclude='*.test.js' --exclude='*.test.js.map' --exclude='*.d.ts' \
-  --owner=0 --group=0 --mode='u=rwX,go=rX' -cf - dist/src | tar -C "$app" --no-same-owner -xf -
+if [[ -n $BUNDLE ]]; then
+  tar -C "$BUNDLE" --owner=0 --group=0 --mode='u=rwX,go=rX' -cf - . | tar -C "$app" --no-same-owner -xf -
+  echo "install: the bundled tree $BUNDLE into $app"
+else
+  install -m 0644 "$SRC/package.json" "$app/package.json"
+  tar -C "$SRC" --exclude='*.test.js' --exclude='*.test.js.map' --exclude='*.d.ts' \
+    --owner=0 --group=0 --mode='u=rwX,go=rX' -cf - dist/src | tar -C "$app" --no-same-owner -xf -
 
-# Production dependencies: the closure of package.json's dependencies in package-lock.json, resolved
-# the way Node resolves them (nested node_modules first). Optional native modules that npm was not
-# allowed to build (allowScripts) are left out: their parents work without them.
-node --input-type=module - "$SRC" "$app" <<'EOF'
+  # Production dependencies: the closure of package.json's dependencies in package-lock.json, resolved
+  # the way Node resolves them (nested node_modules first). Optional native modules that npm was not
+  # allowed to build (allowScripts) are left out: their parents work without them.
+  node --input-type=module - "$SRC" "$app" <<'EOF'
 import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 const [src, app] = process.argv.slice(2);
@@ -145,15 +166,18 @@ for (const at of [...keep].sort()) {
 }
 console.log(`install: ${keep.size} production packages into ${app}/node_modules`);
 EOF
+fi
 
 # 2. The commands.
-wrapper bound-imaged dist/src/main.js 'bound-imaged: the daemon of org.bootc.BoundImages'
-wrapper bound-images dist/src/cli/main.js 'bound-images: the client of org.bootc.BoundImages'
+wrapper bound-imaged "$DAEMON_JS" 'bound-imaged: the daemon of org.bootc.BoundImages'
+wrapper bound-images "$CLIENT_JS" 'bound-images: the client of org.bootc.BoundImages'
 
 # 3. systemd units (nothing enabled here).
 for unit in "$SRC"/systemd/*.service "$SRC"/systemd/*.socket "$SRC"/systemd/*.timer; do
   put_substituted 0644 "$unit" "$UNITDIR/$(basename "$unit")"
 done
+
+put 0644 "$SRC/systemd/bound-imaged.preset" "$PRESETDIR/80-bound-imaged.preset"
 
 # 4. D-Bus: activation file, bus policy, introspection data.
 put_substituted 0644 "$SRC/dbus/org.bootc.BoundImages.service" "$DBUS_SERVICEDIR/org.bootc.BoundImages.service"
