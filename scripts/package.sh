@@ -4,7 +4,9 @@
 #
 #   $OUT/bundle/                      the self-contained runtime tree (scripts/bundle.ts)
 #   $OUT/stage/                       scripts/install.sh BUNDLE=$OUT/bundle DESTDIR=$OUT/stage: exactly
-#                                     what both packages contain, and what a Containerfile may COPY
+#                                     what both packages contain
+#   $OUT/image-root/                  the stage plus the units' enablement links: what
+#                                     packaging/containerfile/Containerfile.copy COPYs onto /
 #   $OUT/packages/bound-imaged_V-R_ARCH.deb      dpkg-deb of the stage + packaging/deb scripts
 #   $OUT/packages/bound-imaged-V-R.ARCH.rpm      rpmbuild of packaging/rpm/bound-imaged.spec
 #   $OUT/packages/bound-imaged-V.tar.gz          the spec's Source0: the checkout + build/bundle
@@ -20,7 +22,7 @@ OUT=${OUT:-$SRC/build}
 VERSION=${VERSION:-$(node -p "require('$SRC/package.json').version")}
 RELEASE=${RELEASE:-1}
 MAINTAINER=${MAINTAINER:-bound-imaged developers <bound-imaged@localhost>}
-FORMATS=${FORMATS:-deb rpm}
+FORMATS=${FORMATS-deb rpm}
 
 die() {
   echo "package: $*" >&2
@@ -52,6 +54,17 @@ NODE_ABI=$(node -p "require('$OUT/bundle/package.json').nodeAbi")
 # 2. The staged installation: the one list of files.
 rm -rf "$OUT/stage"
 BUNDLE="$OUT/bundle" DESTDIR="$OUT/stage" bash "$SRC/scripts/install.sh" | tail -1
+
+# 2b. The tree an image build COPYs onto / (packaging/containerfile/Containerfile.copy): the staged
+#     files plus the links `systemctl enable` would make for the units with [Install].
+rm -rf "$OUT/image-root"
+cp -a "$OUT/stage" "$OUT/image-root"
+for unit in "$OUT"/stage/usr/lib/systemd/system/*; do
+  for target in $(sed -n '/^\[Install\]/,/^\[/ s/^WantedBy=//p' "$unit"); do
+    install -d -m 0755 "$OUT/image-root/etc/systemd/system/$target.wants"
+    ln -sfn "/usr/lib/systemd/system/$(basename "$unit")" "$OUT/image-root/etc/systemd/system/$target.wants/$(basename "$unit")"
+  done
+done
 
 # Units of the package: all are stopped on removal; those with [Install] are enabled.
 units_all=()
