@@ -4,7 +4,8 @@
 //   bench ready: ours=<median>ms baseline=<median>ms ratio=<ours/baseline>   (target ≤ 4)
 //   bench idle-rss: ours=<MB>MB                                               (target ≤ 80)
 // With BENCH_BUNDLE=build/bundle/bound-imaged.js (npm run bundle) the bundled daemon is measured in
-// the same runs, interleaved with the others, on two more lines: `bench ready-bundle`, `bench idle-rss-bundle`.
+// the same runs, interleaved with the others, on two more lines: `bench ready-bundle`, `bench idle-rss-bundle`
+// (a comma-separated list measures several bundles: `-bundle-2`, …).
 import { spawn, execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
@@ -18,7 +19,12 @@ import { stackOf } from '../src/errors.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const DAEMON = join(REPO, 'dist', 'src', 'main.js');
-const BUNDLED = process.env.BENCH_BUNDLE ? resolve(process.env.BENCH_BUNDLE) : undefined;
+/** BENCH_BUNDLE: one or more (comma-separated) bundled daemons, measured as `ready-bundle`, `ready-bundle-2`, … */
+const BUNDLED = (process.env.BENCH_BUNDLE ?? '')
+  .split(',')
+  .filter(Boolean)
+  .map((p) => resolve(p));
+const bundleName = (i: number): string => (i === 0 ? 'bundle' : `bundle-${i + 1}`);
 const RUNS = Number(process.env.BENCH_RUNS ?? 9);
 
 const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
@@ -172,25 +178,25 @@ async function main(): Promise<void> {
     const config = await writeConfig(dir, store, join(dir, 'none.sock'), emptyRoot);
     await bareNode();
     await daemonReady(bus, notify, config); // warm the page cache
-    if (BUNDLED) await daemonReady(bus, notify, config, BUNDLED);
+    for (const b of BUNDLED) await daemonReady(bus, notify, config, b);
     const ours: number[] = [];
-    const bundled: number[] = [];
+    const bundled: number[][] = BUNDLED.map(() => []);
     const base: number[] = [];
     for (let i = 0; i < RUNS; i++) {
       base.push(await bareNode());
       ours.push(await daemonReady(bus, notify, config));
-      if (BUNDLED) bundled.push(await daemonReady(bus, notify, config, BUNDLED));
+      for (const [j, b] of BUNDLED.entries()) bundled[j]?.push(await daemonReady(bus, notify, config, b));
     }
     const b = median(base);
     const line = (name: string, xs: number[]): string =>
       `bench ${name}: ours=${median(xs).toFixed(1)}ms baseline=${b.toFixed(1)}ms ratio=${(median(xs) / b).toFixed(2)}`;
     console.log(line('ready', ours));
-    if (BUNDLED) console.log(line('ready-bundle', bundled));
+    for (const [j, xs] of bundled.entries()) console.log(line(`ready-${bundleName(j)}`, xs));
     const rss = await idleRss(bus, join(dir, 'rss'));
     console.log(`bench idle-rss: ours=${rss.toFixed(1)}MB`);
-    if (BUNDLED) {
-      const rssBundled = await idleRss(bus, join(dir, 'rss-bundle'), BUNDLED);
-      console.log(`bench idle-rss-bundle: ours=${rssBundled.toFixed(1)}MB`);
+    for (const [j, b] of BUNDLED.entries()) {
+      const rssBundled = await idleRss(bus, join(dir, `rss-${bundleName(j)}`), b);
+      console.log(`bench idle-rss-${bundleName(j)}: ours=${rssBundled.toFixed(1)}MB`);
     }
   } finally {
     await notify.stop();

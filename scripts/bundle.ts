@@ -9,7 +9,7 @@
 //                                      Node ABI the addons were built for
 //   THIRD-PARTY-LICENSES               the licenses of the bundled npm packages
 //
-// usage: node dist/scripts/bundle.js [OUTDIR]   (default build/bundle; prints files and bytes)
+// usage: node dist/scripts/bundle.js [--no-splitting] [OUTDIR]   (default build/bundle; prints files and bytes)
 import {
   copyFileSync,
   existsSync,
@@ -192,7 +192,8 @@ export interface BundleResult {
   files: { path: string; bytes: number }[];
 }
 
-export async function bundle(outdir: string): Promise<BundleResult> {
+/** `splitting: false` (the --no-splitting flag) only to measure what code splitting buys: one file per entry point, everything loaded at start. */
+export async function bundle(outdir: string, opts: { splitting?: boolean } = {}): Promise<BundleResult> {
   rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
   const copied = new Map<string, string>();
@@ -201,7 +202,7 @@ export async function bundle(outdir: string): Promise<BundleResult> {
     entryPoints: { 'bound-imaged': 'src/main.ts', 'bound-images': 'src/cli/main.ts' },
     outdir,
     bundle: true,
-    splitting: true,
+    splitting: opts.splitting ?? true,
     format: 'esm',
     platform: 'node',
     target: 'node20',
@@ -249,8 +250,10 @@ export async function bundle(outdir: string): Promise<BundleResult> {
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
-  const outdir = resolve(process.argv[2] ?? join(REPO, 'build', 'bundle'));
-  bundle(outdir).then(
+  const args = process.argv.slice(2);
+  const splitting = !args.includes('--no-splitting');
+  const outdir = resolve(args.find((a) => !a.startsWith('--')) ?? join(REPO, 'build', 'bundle'));
+  bundle(outdir, { splitting }).then(
     ({ files }) => {
       const total = files.reduce((n, f) => n + f.bytes, 0);
       for (const f of files) console.log(`${String(f.bytes).padStart(9)}  ${f.path}`);

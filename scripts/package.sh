@@ -35,7 +35,7 @@ die() {
 for format in $FORMATS; do
   [[ $format == deb || $format == rpm ]] || die "FORMATS: '$format' is neither deb nor rpm"
 done
-for tool in dpkg-deb rpmbuild fakeroot; do
+for tool in dpkg-deb rpmbuild; do
   command -v "$tool" >/dev/null || die "$tool is missing (scripts/setup.sh installs it)"
 done
 
@@ -107,7 +107,7 @@ done
 (cd "$debroot" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | sort -z | xargs -0 md5sum) \
   >"$debroot/DEBIAN/md5sums"
 deb="$OUT/packages/bound-imaged_${VERSION}-${RELEASE}_${deb_arch}.deb"
-fakeroot dpkg-deb -Zxz --root-owner-group --build "$debroot" "$deb" >/dev/null
+dpkg-deb -Zxz --root-owner-group --build "$debroot" "$deb" >/dev/null
 echo "package: $deb"
 fi
 

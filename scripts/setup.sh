@@ -14,6 +14,8 @@ APT_PACKAGES=(
   systemd systemd-container          # journald, busctl, systemd-analyze, systemd-nspawn
   util-linux bsdutils                # setpriv (non-root callers), script (TTY tests)
   strace coreutils                   # the fuzz suite proves no file outside a root is opened; stdbuf
+  rpm                                # rpmbuild and rpm -qp: npm run package makes and checks the .rpm
+  init-system-helpers                # deb-systemd-helper/-invoke: the .deb's scripts, run in nspawn
 )
 
 missing=()
