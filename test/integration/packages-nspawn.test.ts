@@ -1,4 +1,4 @@
-// The .deb's life cycle in a real systemd: the host's systemd booted in a throwaway nspawn container
+// The packages' life cycles in a real systemd: the host's systemd booted in a throwaway nspawn container
 // (scripts/harness/nspawn.ts), and there, as an administrator would:
 //  1. `dpkg -i` of the package (scripts/package.sh): its own maintainer scripts enable and start the
 //     timer and the Podman socket; a D-Bus call activates the daemon, which reconciles a sample root
@@ -7,7 +7,10 @@
 //     new code (its Version property), the configuration file is kept;
 //  3. `dpkg -r`: every unit stopped, the name gone from the bus, the program gone, the configuration
 //     kept, the store's files and images unchanged;
-//  4. `dpkg -P`: the configuration, the state directory and the enablement gone, the store unchanged.
+//  4. `dpkg -P`: the configuration, the state directory and the enablement gone, the store unchanged;
+//  5. the .rpm in the same systemd, with rpm's database on the container's tmpfs: `rpm -i` (its
+//     %post presets the timer and the socket: enabled), the daemon answers; `rpm -e` (its %preun
+//     disables and stops them), the store unchanged.
 // The package database: the container's /var is a tmpfs, so /var/lib/dpkg there is a copy of the
 // host's, bound in from a temp dir; dpkg inside writes to that copy, to the /usr and /etc overlays
 // and the tmpfs, never to the host (checked: the container's status file is the copy's inode, and
@@ -108,13 +111,13 @@ beforeAll(async () => {
   await ensureBuilt();
   registry = await startRegistry();
   [image] = (await makeImages(registry, [{ name: 'deb-sample', size: 2048 }])) as [MadeImage];
-  v1 = await buildPackages({ formats: ['deb'] });
+  v1 = await buildPackages({ formats: ['deb', 'rpm'] });
   v2 = await buildPackages({ formats: ['deb'], version: `${v1.version}+upgrade1` });
   // The container's package database: a copy of the host's (its /var is a tmpfs).
   dpkgCopy = join(makeTempDir('dpkg'), 'dpkg');
   await run('cp', ['-a', '/var/lib/dpkg', dpkgCopy]);
   const debs = makeTempDir('debs');
-  await run('cp', [v1.deb as string, v2.deb as string, debs]);
+  await run('cp', [v1.deb as string, v2.deb as string, v1.rpm as string, debs]);
   machine = await bootNspawn({
     binds: [
       { host: debs, container: DEBS, readOnly: true },
@@ -137,7 +140,7 @@ afterAll(async () => {
   v2?.dispose();
 });
 
-describe('the .deb in a real systemd: install, upgrade, remove, purge', () => {
+describe('the packages in a real systemd: .deb install, upgrade, remove, purge; .rpm install, erase', () => {
   it('0. dpkg in the container works on a copy of the package database, not the host’s', async () => {
     const inside = (await machine.check(['stat', '-c', '%d:%i', '/var/lib/dpkg/status'])).trim();
     const copy = statSync(join(dpkgCopy, 'status'));
@@ -217,9 +220,27 @@ describe('the .deb in a real systemd: install, upgrade, remove, purge', () => {
     expect((await storeImages()).split('\n')).toContain(image.reference);
   });
 
-  it('5. the host’s package database never knew the package', async () => {
+  it('5. the .rpm: rpm -i presets the units and the daemon answers; rpm -e disables and stops them, the store stays', async () => {
+    // rpm's database in the container's tmpfs /var (Debian's rpm would use ~/.rpmdb).
+    const rpm = ['rpm', '--dbpath', '/var/lib/rpm-test', '--nodeps'];
+    await machine.check([...rpm, '-i', `${DEBS}/${v1.rpm?.split('/').pop()}`], { timeoutMs: 120_000 });
+    expect(await unitStates('is-enabled', ENABLED)).toEqual(['enabled', 'enabled']);
+    // %systemd_post presets without --now: the units start with the next boot; the daemon itself is
+    // D-Bus activated, which works at once (%post reloads systemd and the bus).
+    expect(await managerProperty('Version')).toBe(v1.version);
+    expect(await unitStates('is-active', ['bound-imaged.service'])).toEqual(['active']);
+    await machine.check([...rpm, '-e', 'bound-imaged'], { timeoutMs: 120_000 });
+    expect(await unitStates('is-enabled', ENABLED)).not.toContain('enabled');
+    expect(await unitStates('is-active', ALL_UNITS)).toEqual(ALL_UNITS.map(() => 'inactive'));
+    expect((await machine.exec(['test', '-e', '/usr/lib/bound-imaged'])).code).not.toBe(0);
+    expect(await storeDigest()).toBe(storeBefore);
+  });
+
+  it('6. the host’s package databases never knew the package', async () => {
     const r = await runStatus('dpkg-query', ['-W', 'bound-imaged']);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('no packages found matching bound-imaged');
+    const q = await runStatus('rpm', ['-q', 'bound-imaged']);
+    expect(q.stdout).toContain('package bound-imaged is not installed');
   });
 });
