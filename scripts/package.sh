@@ -82,61 +82,64 @@ restart_units=$(printf '%s\n' "${units_all[@]}" | grep '\.service$' | grep -v --
 want() { [[ " $FORMATS " == *" $1 "* ]]; }
 
 # 3. The Debian package.
-if want deb; then
-deb_arch=$(dpkg --print-architecture)
-debroot="$OUT/deb/root"
-rm -rf "$OUT/deb"
-mkdir -p "$debroot"
-cp -a "$OUT/stage/." "$debroot/"
-install -d -m 0755 "$debroot/DEBIAN"
-fill() { # fill TEMPLATE: the @NAME@ placeholders of a packaging/deb file
-  sed -e "s|@VERSION@|$VERSION-$RELEASE|g" -e "s|@ARCH@|$deb_arch|g" \
-    -e "s|@MAINTAINER@|$MAINTAINER|g" -e "s|@NODE_MAJOR@|$NODE_MAJOR|g" \
-    -e "s|@NODE_NEXT@|$((NODE_MAJOR + 1))|g" -e "s|@NODE_ABI@|$NODE_ABI|g" \
-    -e "s|@INSTALLED_SIZE@|$(du -sk --exclude=DEBIAN "$debroot" | cut -f1)|g" \
-    -e "s|@ENABLE_UNITS@|${units_enable[*]}|g" -e "s|@STOP_UNITS@|${stop_order% }|g" \
-    -e "s|@RESTART_UNITS@|${restart_units% }|g" "$1"
+build_deb() {
+  deb_arch=$(dpkg --print-architecture)
+  debroot="$OUT/deb/root"
+  rm -rf "$OUT/deb"
+  mkdir -p "$debroot"
+  cp -a "$OUT/stage/." "$debroot/"
+  install -d -m 0755 "$debroot/DEBIAN"
+  fill() { # fill TEMPLATE: the @NAME@ placeholders of a packaging/deb file
+    sed -e "s|@VERSION@|$VERSION-$RELEASE|g" -e "s|@ARCH@|$deb_arch|g" \
+      -e "s|@MAINTAINER@|$MAINTAINER|g" -e "s|@NODE_MAJOR@|$NODE_MAJOR|g" \
+      -e "s|@NODE_NEXT@|$((NODE_MAJOR + 1))|g" -e "s|@NODE_ABI@|$NODE_ABI|g" \
+      -e "s|@INSTALLED_SIZE@|$(du -sk --exclude=DEBIAN "$debroot" | cut -f1)|g" \
+      -e "s|@ENABLE_UNITS@|${units_enable[*]}|g" -e "s|@STOP_UNITS@|${stop_order% }|g" \
+      -e "s|@RESTART_UNITS@|${restart_units% }|g" "$1"
+  }
+  fill "$SRC/packaging/deb/control.in" >"$debroot/DEBIAN/control"
+  for script in postinst prerm postrm; do
+    fill "$SRC/packaging/deb/$script" >"$debroot/DEBIAN/$script"
+    chmod 0755 "$debroot/DEBIAN/$script"
+  done
+  (cd "$debroot" && find etc -type f 2>/dev/null | sed 's|^|/|' | sort) >"$debroot/DEBIAN/conffiles"
+  [[ -s $debroot/DEBIAN/conffiles ]] || rm "$debroot/DEBIAN/conffiles"
+  (cd "$debroot" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | sort -z | xargs -0 md5sum) \
+    >"$debroot/DEBIAN/md5sums"
+  deb="$OUT/packages/bound-imaged_${VERSION}-${RELEASE}_${deb_arch}.deb"
+  dpkg-deb -Zxz --root-owner-group --build "$debroot" "$deb" >/dev/null
+  echo "package: $deb"
 }
-fill "$SRC/packaging/deb/control.in" >"$debroot/DEBIAN/control"
-for script in postinst prerm postrm; do
-  fill "$SRC/packaging/deb/$script" >"$debroot/DEBIAN/$script"
-  chmod 0755 "$debroot/DEBIAN/$script"
-done
-(cd "$debroot" && find etc -type f 2>/dev/null | sed 's|^|/|' | sort) >"$debroot/DEBIAN/conffiles"
-[[ -s $debroot/DEBIAN/conffiles ]] || rm "$debroot/DEBIAN/conffiles"
-(cd "$debroot" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | sort -z | xargs -0 md5sum) \
-  >"$debroot/DEBIAN/md5sums"
-deb="$OUT/packages/bound-imaged_${VERSION}-${RELEASE}_${deb_arch}.deb"
-dpkg-deb -Zxz --root-owner-group --build "$debroot" "$deb" >/dev/null
-echo "package: $deb"
-fi
 
 # 4. The RPM, from a source tarball of the checkout with the bundle in it.
-if want rpm; then
-top="$OUT/rpm"
-rm -rf "$top"
-mkdir -p "$top"/{SOURCES,SPECS,BUILD,RPMS,SRPMS}
-tree="$top/bound-imaged-$VERSION"
-mkdir -p "$tree/build"
-if git -C "$SRC" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-  (cd "$SRC" && git ls-files -z --cached --others --exclude-standard | xargs -0 tar --no-recursion -cf - 2>/dev/null) |
-    tar -C "$tree" -xf -
-else
-  tar -C "$SRC" --exclude=./node_modules --exclude=./dist --exclude=./build --exclude=./.git -cf - . | tar -C "$tree" -xf -
-fi
-rm -rf "$tree/build"
-mkdir -p "$tree/build"
-cp -a "$OUT/bundle" "$tree/build/bundle"
-tar -C "$top" --owner=0 --group=0 -czf "$top/SOURCES/bound-imaged-$VERSION.tar.gz" "bound-imaged-$VERSION"
-cp "$top/SOURCES/bound-imaged-$VERSION.tar.gz" "$OUT/packages/"
-rm -rf "$tree"
-# --nodeps: the build host's rpm database need not know BuildRequires (on Debian it is empty).
-rpmbuild -bb --nodeps --quiet --target "$(uname -m)" \
-  --define "_topdir $top" --define "bi_version $VERSION" --define "bi_release $RELEASE" \
-  --define "bi_node_major $NODE_MAJOR" "$SRC/packaging/rpm/bound-imaged.spec" >"$top/rpmbuild.log" 2>&1 ||
-  die "rpmbuild failed: $(tail -20 "$top/rpmbuild.log")"
-rpm_file=$(find "$top/RPMS" -name "bound-imaged-$VERSION-$RELEASE*.rpm" | head -1)
-[[ -n $rpm_file ]] || die "rpmbuild made no package (see $top/rpmbuild.log)"
-cp "$rpm_file" "$OUT/packages/"
-echo "package: $OUT/packages/$(basename "$rpm_file")"
-fi
+build_rpm() {
+  top="$OUT/rpm"
+  rm -rf "$top"
+  mkdir -p "$top"/{SOURCES,SPECS,BUILD,RPMS,SRPMS}
+  tree="$top/bound-imaged-$VERSION"
+  mkdir -p "$tree/build"
+  if git -C "$SRC" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    (cd "$SRC" && git ls-files -z --cached --others --exclude-standard | xargs -0 tar --no-recursion --ignore-failed-read -cf - 2>/dev/null) |
+      tar -C "$tree" -xf -
+  else
+    tar -C "$SRC" --exclude=./node_modules --exclude=./dist --exclude=./build --exclude=./.git -cf - . | tar -C "$tree" -xf -
+  fi
+  rm -rf "$tree/build"
+  mkdir -p "$tree/build"
+  cp -a "$OUT/bundle" "$tree/build/bundle"
+  tar -C "$top" --owner=0 --group=0 -czf "$top/SOURCES/bound-imaged-$VERSION.tar.gz" "bound-imaged-$VERSION"
+  cp "$top/SOURCES/bound-imaged-$VERSION.tar.gz" "$OUT/packages/"
+  rm -rf "$tree"
+  # --nodeps: the build host's rpm database need not know BuildRequires (on Debian it is empty).
+  rpmbuild -bb --nodeps --quiet --target "$(uname -m)" \
+    --define "_topdir $top" --define "bi_version $VERSION" --define "bi_release $RELEASE" \
+    --define "bi_node_major $NODE_MAJOR" "$SRC/packaging/rpm/bound-imaged.spec" >"$top/rpmbuild.log" 2>&1 ||
+    die "rpmbuild failed: $(tail -20 "$top/rpmbuild.log")"
+  rpm_file=$(find "$top/RPMS" -name "bound-imaged-$VERSION-$RELEASE*.rpm" | head -1)
+  [[ -n $rpm_file ]] || die "rpmbuild made no package (see $top/rpmbuild.log)"
+  cp "$rpm_file" "$OUT/packages/"
+  echo "package: $OUT/packages/$(basename "$rpm_file")"
+}
+
+if want deb; then build_deb; fi
+if want rpm; then build_rpm; fi
