@@ -81,7 +81,7 @@ describe('the .deb', () => {
       `nodejs (>= ${major}~)`,
       `nodejs (<< ${major + 1}~)`,
       'podman',
-      'dbus',
+      'default-dbus-system-bus | dbus-system-bus',
       'systemd',
       'libsystemd0',
     ]);
