@@ -6,7 +6,7 @@
 //  2. `dpkg -i` of a newer version: the units stay enabled, the running daemon is restarted on the
 //     new code (its Version property), the configuration file is kept;
 //  3. `dpkg -r`: every unit stopped, the name gone from the bus, the program gone, the configuration
-//     kept, the store's files and images unchanged;
+//     kept, the store's files and images unchanged; installed again, enabled and started again;
 //  4. `dpkg -P`: the configuration, the state directory and the enablement gone, the store unchanged;
 //  5. the .rpm in the same systemd, with rpm's database on the container's tmpfs: `rpm -i` (its
 //     %post presets the timer and the socket: enabled), the daemon answers; `rpm -e` (its %preun
@@ -202,8 +202,20 @@ describe('the packages in a real systemd: .deb install, upgrade, remove, purge; 
     expect((await machine.exec(['test', '-e', '/usr/lib/bound-imaged'])).code).not.toBe(0);
     expect((await machine.exec(['test', '-e', '/usr/bin/bound-imaged'])).code).not.toBe(0);
     expect((await machine.exec(['test', '-f', '/etc/bound-imaged/config.ini'])).code).toBe(0);
+    // postrm keeps the enablement for a reinstallation by masking the units (dh_installsystemd's way).
+    expect(await unitStates('is-enabled', ENABLED)).toEqual(['masked', 'masked']);
     expect(await storeDigest()).toBe(storeBefore);
     expect((await storeImages()).split('\n')).toContain(image.reference);
+  });
+
+  it('3b. dpkg -i after a removal: enabled and started again, the daemon answers; removed again', async () => {
+    await dpkgInContainer(['-i', `${DEBS}/${v2.deb?.split('/').pop()}`]);
+    expect(await unitStates('is-enabled', ENABLED)).toEqual(['enabled', 'enabled']);
+    expect(await unitStates('is-active', ENABLED)).toEqual(['active', 'active']);
+    expect(await managerProperty('Version')).toBe(v2.version);
+    await dpkgInContainer(['-r', 'bound-imaged']);
+    expect(await unitStates('is-active', ALL_UNITS)).toEqual(ALL_UNITS.map(() => 'inactive'));
+    expect(await storeDigest()).toBe(storeBefore);
   });
 
   it('4. dpkg -P: config, state and enablement gone; the store still unchanged', async () => {

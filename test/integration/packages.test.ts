@@ -94,6 +94,7 @@ describe('the .deb', () => {
   it('enables and starts the units with [Install] the Debian way, restarts the daemon on upgrade', async () => {
     const postinst = await debControlFile(pkgs.deb as string, 'postinst');
     expect(postinst).toContain(`for unit in ${ENABLED.slice().sort().join(' ')}; do`);
+    expect(postinst).toContain('deb-systemd-helper unmask "$unit"');
     expect(postinst).toContain('deb-systemd-helper enable "$unit"');
     expect(postinst).toContain('deb-systemd-helper --quiet was-enabled "$unit"');
     expect(postinst).toContain('deb-systemd-invoke "$_action" "$unit"');
