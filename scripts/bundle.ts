@@ -9,7 +9,8 @@
 //                                      Node ABI the addons were built for
 //   THIRD-PARTY-LICENSES               the licenses of the bundled npm packages
 //
-// usage: node dist/scripts/bundle.js [--no-splitting] [OUTDIR]   (default build/bundle; prints files and bytes)
+// usage: node dist/scripts/bundle.js [--no-splitting] [OUTDIR]
+//        (default OUTDIR build/bundle; prints its files and bytes)
 import {
   copyFileSync,
   existsSync,
@@ -45,7 +46,8 @@ const REPO = repoRoot();
  * Packages the daemon never runs: dockerode loads them at start for BuildKit sessions (gRPC,
  * protobuf) and SSH transports, the daemon only speaks HTTP over a unix socket. dbus-next's usocket
  * and ssh2's cpu-features are optional native parts npm does not build here (package.json
- * allowScripts); x11 finds a session bus through an X display. In the bundle each is a module whose every member throws, naming what was left out.
+ * allowScripts); x11 finds a session bus through an X display. In the bundle each is a module
+ * whose every member throws, naming what was left out.
  */
 const LEFT_OUT = [
   'x11',
@@ -154,7 +156,7 @@ function leftOutPlugin(): Plugin {
       b.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'left-out' }));
       b.onLoad({ filter: /.*/, namespace: 'left-out' }, (args) => ({
         contents: `const what = ${JSON.stringify(args.path)};
-const fail = () => { throw new Error(what + ' is not part of the bound-imaged bundle (the daemon speaks HTTP over a unix socket only)'); };
+const fail = () => { throw new Error(what + ' is not part of the bound-imaged bundle (it uses the system bus and the Podman API over unix sockets only)'); };
 module.exports = new Proxy({}, { get: (_t, p) => (typeof p === 'symbol' || p === '__esModule' ? undefined : fail) });
 `,
         loader: 'js',
@@ -240,6 +242,17 @@ export async function bundle(outdir: string, opts: { splitting?: boolean } = {})
   writeFileSync(join(outdir, 'THIRD-PARTY-LICENSES'), thirdPartyLicenses(result.metafile));
   for (const want of ['notify.node', 'journal_send.node']) {
     if (!copied.has(want)) throw new Error(`bundle: the addon ${want} was not reached from the entry points`);
+  }
+  // The ABI recorded above is this Node's: make sure the addons really are built for it.
+  for (const name of copied.keys()) {
+    try {
+      process.dlopen({ exports: {} }, join(outdir, NATIVE_DIR, name));
+    } catch (e) {
+      throw new Error(
+        `bundle: ${NATIVE_DIR}/${name} does not load in this Node.js (ABI ${NODE_ABI}): ${(e as Error).message}; run 'npm ci' with it`,
+        { cause: e },
+      );
+    }
   }
   const files = readdirSync(outdir, { recursive: true, encoding: 'utf8' })
     .map((p) => ({ path: p, full: join(outdir, p) }))
