@@ -1,11 +1,12 @@
 // Helpers of the bound-images integration tests (cli-*.test.ts): run the built client on a private
 // bus as a child process — to its end, as another user, under a pty, or in the background.
 import { execFile, spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { REPO } from './daemon-harness.js';
 
 /** The client's entry point: dist/src/cli/main.js, or the one BOUND_IMAGES_CLI names (the bundle's bound-images.js). */
-export const CLI = process.env.BOUND_IMAGES_CLI || join(REPO, 'dist', 'src', 'cli', 'main.js');
+const chosenCli = process.env.BOUND_IMAGES_CLI;
+export const CLI = chosenCli ? resolve(REPO, chosenCli) : join(REPO, 'dist', 'src', 'cli', 'main.js');
 
 export interface CliResult {
   code: number;

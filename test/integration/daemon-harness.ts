@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import dbus from 'dbus-next';
 import { makeTempDir } from '../../scripts/harness/cleanup.js';
@@ -15,7 +15,10 @@ import { spawnService, waitUntil, type ServiceProcess } from '../../scripts/harn
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 /** The daemon's entry point: dist/src/main.js (tsc), or the one BOUND_IMAGED_DAEMON names, e.g. the
  * bundled build/bundle/bound-imaged.js (`npm run bundle`), so the same suites run against the bundle. */
-export const DAEMON_MAIN = process.env.BOUND_IMAGED_DAEMON || join(REPO, 'dist', 'src', 'main.js');
+const chosenDaemonMain = process.env.BOUND_IMAGED_DAEMON;
+export const DAEMON_MAIN = chosenDaemonMain
+  ? resolve(REPO, chosenDaemonMain)
+  : join(REPO, 'dist', 'src', 'main.js');
 export const BUS_NAME = 'org.bootc.BoundImages';
 export const MANAGER_PATH = '/org/bootc/BoundImages';
 export const MANAGER_IFACE = 'org.bootc.BoundImages';
