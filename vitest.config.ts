@@ -1,5 +1,10 @@
-// Test projects: `unit` is pure logic and temp-dir file trees (no services);
-// `integration` starts real services (registry, Podman, dbus-daemon, journald) through test/harness.
+// Test projects: `unit` is pure logic and temp-dir file trees (no services); `fuzz` runs seeded
+// generators in CPU-heavy workers; `integration` starts real services (registry, Podman, dbus-daemon,
+// journald, systemd in nspawn) through the harness in scripts/harness/ (its global setup checks the
+// tools and reaps what an earlier run left).
+// The projects run one after another (sequence.groupOrder): the fuzz workers would otherwise share
+// the two cores with integration tests whose wall-clock bounds (pull timeouts, ping gaps, elapsed
+// limits) assume a machine not busy with anything else of the suite.
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -10,6 +15,7 @@ export default defineConfig({
           name: 'unit',
           include: ['src/**/*.test.ts', 'test/unit/**/*.test.ts'],
           testTimeout: 20_000,
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -19,6 +25,7 @@ export default defineConfig({
           include: ['test/fuzz/**/*.test.ts'],
           testTimeout: 300_000,
           hookTimeout: 180_000,
+          sequence: { groupOrder: 1 },
         },
       },
       {
@@ -29,7 +36,8 @@ export default defineConfig({
           hookTimeout: 180_000,
           // Real services share the 2-core machine: run integration files one at a time.
           fileParallelism: false,
-          globalSetup: ['test/harness/global-setup.ts'],
+          globalSetup: ['scripts/harness/global-setup.ts'],
+          sequence: { groupOrder: 2 },
         },
       },
     ],

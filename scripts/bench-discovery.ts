@@ -4,7 +4,7 @@
 import { performance } from 'node:perf_hooks';
 
 import { BOUND_IMAGES_DIR, discoverRoot } from '../src/discovery/index.js';
-import { makeTempRoot, removeTree, writeTree, type TreeNode } from '../src/discovery/tree-fixture.js';
+import { makeTempRoot, removeTree, writeTree, type TreeNode } from './harness/tree-fixture.js';
 import { messageOf } from '../src/errors.js';
 
 const ENTRIES = 1000;

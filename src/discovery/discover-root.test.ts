@@ -4,7 +4,7 @@ import { chmod, symlink, writeFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { BOUND_IMAGES_DIR, discoverRoot, discoverRoots, inspectRoot } from './discover-root.js';
-import { makeTempRoot, removeTree, writeTree, type TreeNode } from './tree-fixture.js';
+import { makeTempRoot, removeTree, writeTree, type TreeNode } from '../../scripts/harness/tree-fixture.js';
 
 // Unit files live in a directory the host does not have, so a host-side resolution could not find them.
 const U = `/usr/share/bound-imaged-units-${process.pid}`;

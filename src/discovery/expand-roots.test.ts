@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { expandRoots } from './expand-roots.js';
-import { makeTempRoot, removeTree, writeTree } from './tree-fixture.js';
+import { makeTempRoot, removeTree, writeTree } from '../../scripts/harness/tree-fixture.js';
 
 let base: string;
 

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resolveBoundImageFile } from '../quadlet/index.js';
 import { compareNames, createInRootLoader } from './in-root-loader.js';
 import { DEFAULT_LIMITS, resolveLimits } from './limits.js';
-import { makeTempRoot, removeTree, writeTree } from './tree-fixture.js';
+import { makeTempRoot, removeTree, writeTree } from '../../scripts/harness/tree-fixture.js';
 
 const U = `/usr/share/bound-imaged-units-${process.pid}`;
 let root: string;

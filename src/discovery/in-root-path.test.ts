@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { InRootError, hostPathOf, resolveInRoot } from './in-root-path.js';
-import { makeTempRoot, removeTree, writeTree } from './tree-fixture.js';
+import { makeTempRoot, removeTree, writeTree } from '../../scripts/harness/tree-fixture.js';
 
 let root: string;
 // A directory name that exists in the temporary root only, never on the host.

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FsCache, InRootError, resolveInRoot } from './in-root-path.js';
 import { listInRootDirectory, readInRootFile } from './in-root-read.js';
 import { DEFAULT_LIMITS, resolveLimits } from './limits.js';
-import { makeTempRoot, removeTree, writeTree } from './tree-fixture.js';
+import { makeTempRoot, removeTree, writeTree } from '../../scripts/harness/tree-fixture.js';
 
 let root: string;
 let server: Server | undefined;

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 
-import { makeTempRoot, removeTree } from '../../src/discovery/tree-fixture.js';
+import { makeTempRoot, removeTree } from '../../scripts/harness/tree-fixture.js';
 import type { MemoryFiles, ResolveOutcome } from './fuzz-protocol.js';
 import { FUZZ_SEED, HANG_MS, SLOW_CASE_MS, Tally, saveCase } from './fuzz-run.js';
 import { quadletCase, toBytes, toText, type QuadletCase } from './quadlet-arbitraries.js';

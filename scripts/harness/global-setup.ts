@@ -2,7 +2,7 @@
 // needs (so a missing package fails loudly once, not in every test), and reaps anything a killed
 // earlier run left behind (processes, mounts, temp dirs).
 import { execFileSync } from 'node:child_process';
-import { reapStrays } from '../../scripts/harness/cleanup.js';
+import { reapStrays } from './cleanup.js';
 
 const TOOLS = [
   'podman',
