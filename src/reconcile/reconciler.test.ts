@@ -1,11 +1,11 @@
 // Scheduler and run semantics with an in-memory store: single flight, joining, queueing, cancel,
 // history pruning, GC safety. Fault injection only: the real Podman path is covered in
 // test/integration/reconcile-*.test.ts.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { PullError, StoreError } from '../store/errors.js';
 import type { PullOptions, StoredImage } from '../store/podman-client.js';
 import { createLogger, type Logger } from '../systemd/log.js';
@@ -56,8 +56,15 @@ class FakeStore implements StoreApi {
   }
 }
 
+/** The store directories setup() made, removed after the file's tests. */
+const storeDirs: string[] = [];
+afterAll(() => {
+  for (const dir of storeDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
 function setup(discoveries: () => RootDiscovery[], keep = 16) {
   const dir = mkdtempSync(join(tmpdir(), 'bi-reconciler-'));
+  storeDirs.push(dir);
   const store = new FakeStore(dir);
   const deps: RunDeps = {
     store,

@@ -3,9 +3,9 @@
 // that becomes a dangling link itself: GC is skipped and nothing is removed — not its images (what it
 // binds is unknown now), not even an image no root binds. A remembered root (passed once with
 // Upgrade's `root` option) that is deleted is forgotten with a notice, and its images are collected
-// unless another root binds them (DESIGN.md: "A remembered root that no longer exists is forgotten
-// with a journal notice (its deployment was removed); one that exists but cannot be read makes that
-// run skip GC") — and one that exists but cannot be read is kept, and GC is skipped.
+// unless another root binds them (dbus/org.bootc.BoundImages.xml and docs/dbus-api.md, Upgrade's
+// `root`: "a remembered root that disappears is forgotten") — and one that exists but cannot be read
+// is kept, and GC is skipped.
 import { mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type dbus from 'dbus-next';
@@ -103,8 +103,11 @@ async function restoreA(): Promise<JobView> {
 
 /**
  * The faults of a configured root between two reconciles, each with the job's Errors entry it must
- * cause: its subject (the root itself, or the path inside the root) and message.
+ * cause: its subject (the root itself, or the path inside the root) and message. Each one fails the
+ * job with UNREADABLE_RESULT (docs/reliability.md quotes it).
  */
+const UNREADABLE_RESULT = 'failed: 1 bound-image file error(s), 1 unreadable root(s)';
+
 const CONFIGURED: { what: string; breakIt: () => Promise<void>; inRoot: string; error: RegExp }[] = [
   {
     what: 'the root disappears',
@@ -151,6 +154,7 @@ describe('a configured root that disappears or cannot be read between two reconc
         await c.breakIt();
         const job = await jobEnd(client, await upgrade(bus, '0'));
         said[c.what] = `${job.Result} | ${JSON.stringify(job.Errors)} | GcSkipped: ${job.GcSkipped}`;
+        expect(job.Result, JSON.stringify(job)).toBe(UNREADABLE_RESULT);
         // The job and the journal line both name the root (or the path inside it) on the host.
         const error = job.Errors.find(([subject]) => subject === `${rootA}${c.inRoot}`);
         expect(error?.[1], JSON.stringify(job)).toMatch(c.error);

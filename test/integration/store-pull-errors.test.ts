@@ -178,7 +178,9 @@ describe('credentials from auth files', () => {
       [`${sb.authRegistry!.host}/secret`]: { username: 'alice', password: sb.authRegistry!.auth!.password },
     });
     const cred = credentialFor(await loadAuthFile(file, { optional: false }), secret.reference);
-    await client.pull(secret.reference, { auth: cred! });
+    expect(cred?.registry).toBe(`${sb.authRegistry!.host}/secret`);
+    await expect(client.pull(secret.reference, { auth: cred! })).resolves.toBeUndefined();
+    expect(await client.imageId(secret.reference)).toMatch(/^[0-9a-f]{64}$|^sha256:[0-9a-f]{64}$/);
   });
 });
 
