@@ -13,7 +13,7 @@ describe('dbus/org.bootc.BoundImages.xml', () => {
     expect(parsed.nodes).toEqual([]);
   });
 
-  it('holds every member DESIGN.md names, with its signature', () => {
+  it('holds every member docs/dbus-api.md names, with its signature', () => {
     const members = (i: (typeof parsed.interfaces)[number] | undefined) =>
       Object.fromEntries([
         ...(i?.methods ?? []).map((m) => [m.name, m.args.map((a) => `${a.direction}:${a.type}`).join(',')]),

@@ -24,7 +24,7 @@ export interface JobError {
   message: string;
 }
 
-/** A snapshot of every public field, as the D-Bus layer and the state file read it. */
+/** A snapshot of every public field, as the D-Bus layer, the journal and STATUS= read it. */
 export interface JobSnapshot {
   id: number;
   state: JobState;
@@ -88,7 +88,7 @@ export class Job extends EventEmitter {
   private finish = 0;
   private resultText = '';
   private currentImage: string | null = null;
-  /** Per-reference state, for `ListBoundImages` and the client. */
+  /** Per-reference state of this run's images (which pulls are in flight; not on the bus). */
   readonly images = new Map<string, ImageState>();
 
   constructor(id: number, options: ReconcileOptions, startedByUid: number) {

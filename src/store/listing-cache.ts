@@ -8,7 +8,7 @@
 // that token plus the identity of images.json (inode, size, mtime and ctime in ns). A key is taken
 // before and after each listing; the listing is kept only if both agree, so a write during the
 // listing is never hidden. No key (no `*-images` directory, an unreadable file) means no caching:
-// every call lists. Docs: docs/performance.md ("The cached listing").
+// every call lists. Docs: docs/performance.md ("The kept listing").
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
