@@ -1,13 +1,13 @@
 // `--keep`: the exact commands to try against the sandbox that stays up — the client, busctl on the
 // private bus, re-binding the unbound image, the daemon's log and the consumer Podman — each a
 // complete shell line that works as printed from another root shell.
+import { MANAGER_INTERFACE, MANAGER_PATH } from '../../src/contract/index.js';
 import { BOUND_IMAGES_BUS_NAME, type PrivateBus } from '../harness/dbus-daemon.js';
 import type { PodmanCli } from '../harness/podman-service.js';
 import { followLogCommand, type LogView } from './journal.js';
 import { commandLine, type Output } from './output.js';
 
-const MANAGER_PATH = '/org/bootc/BoundImages';
-const MANAGER_IFACE = 'org.bootc.BoundImages';
+const MANAGER_IFACE = MANAGER_INTERFACE;
 
 export interface KeepInfo {
   bus: PrivateBus;

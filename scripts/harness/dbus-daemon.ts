@@ -8,8 +8,10 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { makeTempDir, releaseDir } from './cleanup.js';
 import { spawnService, waitUntil } from './proc.js';
+import { BUS_NAME } from '../../src/contract/index.js';
 
-export const BOUND_IMAGES_BUS_NAME = 'org.bootc.BoundImages';
+/** The daemon's bus name (the contract's), which the private bus lets root own. */
+export const BOUND_IMAGES_BUS_NAME = BUS_NAME;
 
 export interface PrivateBus {
   /** The bus address, for DBUS_SYSTEM_BUS_ADDRESS and `busctl --address=`. */

@@ -9,12 +9,17 @@ import { startPrivateBus, type PrivateBus } from '../../scripts/harness/dbus-dae
 import { connectSystemBus } from '../../src/cli/bus.js';
 import { cli, lines } from './cli-harness.js';
 import { connectClient, ensureBuilt } from './daemon-harness.js';
+import {
+  BUS_NAME,
+  JOB_INTERFACE,
+  MANAGER_INTERFACE,
+  MANAGER_PATH,
+  PROPERTIES_INTERFACE,
+} from '../../src/contract/index.js';
 
-const BUS_NAME = 'org.bootc.BoundImages';
-const MANAGER_PATH = '/org/bootc/BoundImages';
-const MANAGER_IFACE = 'org.bootc.BoundImages';
-const JOB_IFACE = 'org.bootc.BoundImages.Job';
-const PROPS_IFACE = 'org.freedesktop.DBus.Properties';
+const MANAGER_IFACE = MANAGER_INTERFACE;
+const JOB_IFACE = JOB_INTERFACE;
+const PROPS_IFACE = PROPERTIES_INTERFACE;
 const V = (signature: string, value: unknown) => new dbus.Variant(signature, value);
 
 type Props = Record<string, dbus.Variant>;

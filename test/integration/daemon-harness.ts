@@ -8,6 +8,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import dbus from 'dbus-next';
+import { BUS_NAME, JOB_INTERFACE, MANAGER_INTERFACE, MANAGER_PATH } from '../../src/contract/index.js';
 import { makeTempDir } from '../../scripts/harness/cleanup.js';
 import type { PrivateBus } from '../../scripts/harness/dbus-daemon.js';
 import { spawnService, waitUntil, type ServiceProcess } from '../../scripts/harness/proc.js';
@@ -19,10 +20,10 @@ const chosenDaemonMain = process.env.BOUND_IMAGED_DAEMON;
 export const DAEMON_MAIN = chosenDaemonMain
   ? resolve(REPO, chosenDaemonMain)
   : join(REPO, 'dist', 'src', 'main.js');
-export const BUS_NAME = 'org.bootc.BoundImages';
-export const MANAGER_PATH = '/org/bootc/BoundImages';
-export const MANAGER_IFACE = 'org.bootc.BoundImages';
-export const JOB_IFACE = 'org.bootc.BoundImages.Job';
+// The bus names the tests use are the contract's (src/contract/), under the names the tests know.
+export { BUS_NAME, MANAGER_PATH };
+export const MANAGER_IFACE = MANAGER_INTERFACE;
+export const JOB_IFACE = JOB_INTERFACE;
 export const NOBODY = 65534;
 
 function newestMtime(dir: string, keep: (file: string) => boolean): number {

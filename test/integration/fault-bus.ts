@@ -2,6 +2,7 @@
 // job's properties in one GetAll through dbus-next, waiting for a job's end, and whether the daemon
 // still owns its name and answers.
 import dbus from 'dbus-next';
+import { PROPERTIES_INTERFACE, type JobProperties } from '../../src/contract/index.js';
 import type { PrivateBus } from '../../scripts/harness/dbus-daemon.js';
 import { waitUntil } from '../../scripts/harness/proc.js';
 import {
@@ -14,16 +15,11 @@ import {
   rawCall,
 } from './daemon-harness.js';
 
-export interface JobView {
-  State: string;
-  Phase: string;
-  Result: string;
-  Progress: number;
-  Pulled: string[];
-  Removed: string[];
-  Errors: [string, string][];
-  GcSkipped: string;
-}
+/** The job properties the fault suite reads, typed by the contract (src/contract/). */
+export type JobView = Pick<
+  JobProperties,
+  'State' | 'Phase' | 'Result' | 'Progress' | 'Pulled' | 'Removed' | 'Errors' | 'GcSkipped'
+>;
 
 function asStrings(v: unknown): string[] {
   return Array.isArray(v) ? v.map(String) : [];
@@ -31,7 +27,7 @@ function asStrings(v: unknown): string[] {
 
 /** Every property of a job, read in one GetAll through a dbus-next connection. */
 export async function jobView(client: dbus.MessageBus, path: string): Promise<JobView> {
-  const reply = await rawCall(client, path, 'org.freedesktop.DBus.Properties', 'GetAll', 's', [JOB_IFACE]);
+  const reply = await rawCall(client, path, PROPERTIES_INTERFACE, 'GetAll', 's', [JOB_IFACE]);
   if (reply.type === dbus.MessageType.ERROR) {
     throw new Error(`GetAll ${path}: ${reply.errorName ?? ''} ${JSON.stringify(reply.body)}`);
   }

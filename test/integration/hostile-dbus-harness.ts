@@ -7,8 +7,9 @@ import dbus from 'dbus-next';
 import { expect } from 'vitest';
 import type { PrivateBus } from '../../scripts/harness/dbus-daemon.js';
 import { BUS_NAME, MANAGER_IFACE, MANAGER_PATH, NOBODY, REPO, type DaemonProcess } from './daemon-harness.js';
+import { PROPERTIES_INTERFACE } from '../../src/contract/index.js';
 
-export const PROPS = 'org.freedesktop.DBus.Properties';
+export const PROPS = PROPERTIES_INTERFACE;
 export const INTROSPECTABLE = 'org.freedesktop.DBus.Introspectable';
 export const MiB = 1024 * 1024;
 

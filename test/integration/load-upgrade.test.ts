@@ -34,13 +34,14 @@ import {
   type SlowProxy,
   jobPaths,
 } from './daemon-harness.js';
+import { PROPERTIES_INTERFACE } from '../../src/contract/index.js';
 
 const CALLERS = 500;
 const READS = 1000;
 const CONNECTIONS = 10;
 const KEEP_JOBS = 16;
 const JOBS = 200;
-const PROPS = 'org.freedesktop.DBus.Properties';
+const PROPS = PROPERTIES_INTERFACE;
 
 let sandbox: Sandbox;
 let proxy: SlowProxy;
