@@ -144,6 +144,7 @@ describe('JSON documents', () => {
       startTime: '2001-09-09T01:46:40Z',
       finishTime: null,
       options: {},
+      planned: [],
     });
   });
 

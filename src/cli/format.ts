@@ -1,5 +1,6 @@
 // How bound-images shows things: plain event lines, the status and list texts, and the JSON
 // documents of --json. Pure functions of the decoded views.
+import type { PlannedChange } from '../contract/index.js';
 import type { JobView, ListRow, ManagerView } from './decode.js';
 import type { JobEvent } from './job-events.js';
 
@@ -113,6 +114,8 @@ export interface JobJson {
   startTime: string | null;
   finishTime: string | null;
   options: Record<string, string | boolean>;
+  /** What a dry run would change, as data (empty outside a dry run). */
+  planned: PlannedChange[];
 }
 
 export function jobJson(job: JobView): JobJson {
@@ -133,6 +136,7 @@ export function jobJson(job: JobView): JobJson {
     startTime: isoTime(job.startTime),
     finishTime: isoTime(job.finishTime),
     options: job.options,
+    planned: job.planned,
   };
 }
 
