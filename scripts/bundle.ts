@@ -26,6 +26,8 @@ import { fileURLToPath } from 'node:url';
 import type { Metafile, Plugin } from 'esbuild';
 import { build } from 'esbuild';
 
+import { messageOf } from '../src/errors.js';
+
 /** The checkout: the nearest directory above this module with the project's package.json. */
 function repoRoot(): string {
   for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
@@ -275,7 +277,7 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === resolve(
       );
     },
     (e: unknown) => {
-      console.error(e instanceof Error ? e.message : String(e));
+      console.error(messageOf(e));
       process.exitCode = 1;
     },
   );

@@ -2,7 +2,7 @@
 // integration test): one clean, one with an error, one bootc-incompatible, one with a consumer
 // warning. Each is a tree for writeTree() (root-absolute path → file text or link).
 import { BOUND_IMAGES_DIR } from '../discovery/index.js';
-import type { TreeNode } from '../discovery/tree-fixture.js';
+import type { TreeNode } from '../../scripts/harness/tree-fixture.js';
 
 const U = '/usr/share/containers/systemd';
 const B = BOUND_IMAGES_DIR;

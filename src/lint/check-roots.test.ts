@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { makeTempRoot, removeTree, writeTree } from '../discovery/tree-fixture.js';
+import { makeTempRoot, removeTree, writeTree } from '../../scripts/harness/tree-fixture.js';
 import { checkRoot, checkRoots } from './check-roots.js';
 import { CHECK_ROOTS } from './check-fixture.js';
 import { CheckExit, exitStatusOf, summarize } from './findings.js';

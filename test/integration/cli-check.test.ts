@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { makeTempRoot, removeTree, writeTree } from '../../src/discovery/tree-fixture.js';
+import { makeTempRoot, removeTree, writeTree } from '../../scripts/harness/tree-fixture.js';
 import { CHECK_ROOTS } from '../../src/lint/check-fixture.js';
 import { CLI, cli } from './cli-harness.js';
 import { ensureBuilt } from './daemon-harness.js';
