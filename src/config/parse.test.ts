@@ -36,6 +36,13 @@ describe('defaults', () => {
       },
       gc: { enabled: true },
       daemon: { stateDirectory: '/var/lib/bound-imaged', keepJobs: 16 },
+      staged: {
+        lockFinalization: true,
+        ostreeRunDir: '/run/ostree',
+        sysroot: '/',
+        retryDelayMs: 30_000,
+        retryMaxDelayMs: 3_600_000,
+      },
     });
   });
 
@@ -69,6 +76,11 @@ describe('defaults', () => {
       'gc.enabled',
       'daemon.state-directory',
       'daemon.keep-jobs',
+      'staged.lock-finalization',
+      'staged.ostree-run-dir',
+      'staged.sysroot',
+      'staged.retry-delay',
+      'staged.retry-max-delay',
     ]);
     const text = CONFIG_KEYS.map((k) => `[${k.section}]\n${k.key} = ${k.default}\n`).join('');
     expect(parseConfig(text, FILE)).toEqual(withFile(defaultConfig()));
@@ -95,6 +107,12 @@ describe('every key is read', () => {
       '[daemon]',
       'state-directory = /var/lib/other',
       'keep-jobs = 1000',
+      '[staged]',
+      'lock-finalization = off',
+      'ostree-run-dir = /tmp/run-ostree',
+      'sysroot = /sysroot',
+      'retry-delay = 1',
+      'retry-max-delay = 86400',
     ].join('\n');
     expect(parseConfig(text, '/tmp/c.ini')).toEqual({
       file: '/tmp/c.ini',
@@ -109,6 +127,13 @@ describe('every key is read', () => {
       },
       gc: { enabled: false },
       daemon: { stateDirectory: '/var/lib/other', keepJobs: 1000 },
+      staged: {
+        lockFinalization: false,
+        ostreeRunDir: '/tmp/run-ostree',
+        sysroot: '/sysroot',
+        retryDelayMs: 1000,
+        retryMaxDelayMs: 86_400_000,
+      },
     });
   });
 
@@ -185,6 +210,11 @@ const BAD_VALUES: Record<string, string[]> = {
   'gc.enabled': ['maybe', '2', 'y', 'enable', '', 'null'],
   'daemon.state-directory': ['var/lib/bound-imaged', ''],
   'daemon.keep-jobs': ['0', '1001', 'x', '-1', ''],
+  'staged.lock-finalization': ['maybe', '2', ''],
+  'staged.ostree-run-dir': ['run/ostree', ''],
+  'staged.sysroot': ['sysroot', ''],
+  'staged.retry-delay': ['0', '86401', '1.5', ''],
+  'staged.retry-max-delay': ['0', '86401', 'x', ''],
 };
 
 describe('bad values name the file, the key and the line', () => {
@@ -225,7 +255,7 @@ describe('layout errors', () => {
     expect(error.line).toBe(4);
     expect(error.key).toBeUndefined();
     expect(error.message).toMatch(/^\/etc\/bound-imaged\/config\.ini:4: unknown section \[network\]/);
-    expect(error.message).toContain('[storage], [discovery], [pull], [gc], [daemon]');
+    expect(error.message).toContain('[storage], [discovery], [pull], [gc], [daemon], [staged]');
   });
 
   test.each(['[Pull]', '[pull.extra]', '[__proto__]', '[]'])('%s is an unknown section', (header) => {

@@ -19,6 +19,13 @@ export interface Config {
   pull: { concurrency: number; retries: number; retryDelayMs: number; timeoutMs: number; authFile: string };
   gc: { enabled: boolean };
   daemon: { stateDirectory: string; keepJobs: number };
+  staged: {
+    lockFinalization: boolean;
+    ostreeRunDir: string;
+    sysroot: string;
+    retryDelayMs: number;
+    retryMaxDelayMs: number;
+  };
 }
 
 export interface KeySpec {
@@ -146,6 +153,47 @@ export const KEY_SPECS: readonly KeySpec[] = [
     rule: integer(1, 1000),
     set: (c, v) => (c.daemon.keepJobs = v),
   }),
+  spec({
+    section: 'staged',
+    key: 'lock-finalization',
+    default: 'true',
+    description:
+      "Hold ostree's finalization lock while the staged deployment binds an image missing from the store.",
+    rule: boolean,
+    set: (c, v) => (c.staged.lockFinalization = v),
+  }),
+  spec({
+    section: 'staged',
+    key: 'ostree-run-dir',
+    default: '/run/ostree',
+    description: "ostree's run directory: the staged-deployment marker and the finalization lock file.",
+    rule: absolutePath,
+    set: (c, v) => (c.staged.ostreeRunDir = v),
+  }),
+  spec({
+    section: 'staged',
+    key: 'sysroot',
+    default: '/',
+    description: 'The physical root holding ostree/deploy; the staged deployment root lies below it.',
+    rule: absolutePath,
+    set: (c, v) => (c.staged.sysroot = v),
+  }),
+  spec({
+    section: 'staged',
+    key: 'retry-delay',
+    default: '30',
+    description: "Seconds before the first retry of a staged deployment's missing images; doubles each time.",
+    rule: integer(1, 86400),
+    set: (c, v) => (c.staged.retryDelayMs = v * SECONDS_TO_MS),
+  }),
+  spec({
+    section: 'staged',
+    key: 'retry-max-delay',
+    default: '3600',
+    description: 'The longest wait between two such retries, in seconds.',
+    rule: integer(1, 86400),
+    set: (c, v) => (c.staged.retryMaxDelayMs = v * SECONDS_TO_MS),
+  }),
 ];
 
 export const CONFIG_KEYS: ReadonlyArray<{
@@ -177,6 +225,7 @@ export function defaultConfig(): Config {
     pull: { concurrency: 0, retries: 0, retryDelayMs: 0, timeoutMs: 0, authFile: '' },
     gc: { enabled: false },
     daemon: { stateDirectory: '', keepJobs: 0 },
+    staged: { lockFinalization: false, ostreeRunDir: '', sysroot: '', retryDelayMs: 0, retryMaxDelayMs: 0 },
   };
   for (const s of KEY_SPECS) {
     const reason = s.apply(config, s.default);

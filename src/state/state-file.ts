@@ -1,6 +1,8 @@
 // The state file's format: what bound-imaged keeps across restarts (remembered roots, the last
-// result and its time), as versioned JSON. Parsing validates every field; anything else is corrupt.
+// result and its time, the staged deployment's lock and retry schedule), as versioned JSON. Parsing
+// validates every field; anything else is corrupt.
 import { isRecord, messageOf } from '../errors.js';
+import { parseStagedRecord, type StagedRecord } from '../staged/staged-record.js';
 
 export const STATE_FILE_NAME = 'state.json';
 export const STATE_VERSION = 1;
@@ -17,10 +19,12 @@ export interface DaemonState {
   lastResult: string;
   /** µs since the epoch of the last finished reconcile; 0 when never. */
   lastReconcileTime: number;
+  /** The finalization lock we hold and the retry schedule of the staged deployment; null when none. */
+  staged: StagedRecord | null;
 }
 
 export function emptyState(): DaemonState {
-  return { rememberedRoots: [], lastResult: '', lastReconcileTime: 0 };
+  return { rememberedRoots: [], lastResult: '', lastReconcileTime: 0, staged: null };
 }
 
 export class StateFormatError extends Error {
@@ -60,7 +64,13 @@ export function parseState(text: string): DaemonState {
   ) {
     throw new StateFormatError('lastReconcileTime must be a non-negative integer (µs since the epoch)');
   }
-  return { rememberedRoots: roots, lastResult, lastReconcileTime };
+  let staged: StagedRecord | null = null;
+  try {
+    staged = parseStagedRecord(raw.staged ?? null);
+  } catch (err) {
+    throw new StateFormatError(messageOf(err));
+  }
+  return { rememberedRoots: roots, lastResult, lastReconcileTime, staged };
 }
 
 export function serializeState(state: DaemonState): string {
@@ -71,6 +81,7 @@ export function serializeState(state: DaemonState): string {
         rememberedRoots: state.rememberedRoots,
         lastResult: state.lastResult.slice(0, MAX_RESULT_LENGTH),
         lastReconcileTime: state.lastReconcileTime,
+        staged: state.staged,
       },
       null,
       2,

@@ -68,6 +68,7 @@ describe('StateStore', () => {
       rememberedRoots: ['/a', '/b'],
       lastResult: 'success',
       lastReconcileTime: 1,
+      staged: null,
     });
   });
 
@@ -160,8 +161,30 @@ describe('StateStore', () => {
 
 describe('state file format', () => {
   it('round-trips', () => {
-    const s = { rememberedRoots: ['/a', '/b'], lastResult: 'cancelled', lastReconcileTime: 42 };
+    const s = { rememberedRoots: ['/a', '/b'], lastResult: 'cancelled', lastReconcileTime: 42, staged: null };
     expect(parseState(serializeState(s))).toEqual(s);
+  });
+
+  it('reads a file written before the staged field existed, and round-trips a staged record', () => {
+    expect(parseState('{"version":1,"rememberedRoots":[],"lastResult":"","lastReconcileTime":0}').staged).toBe(
+      null,
+    );
+    const deployment = `os/${'a'.repeat(64)}.1`;
+    const s = {
+      rememberedRoots: [],
+      lastResult: '',
+      lastReconcileTime: 0,
+      staged: {
+        deployment,
+        lock: { token: 'f'.repeat(32), deployment, dev: 64, ino: 9, takenAt: 1_700_000_000_000 },
+        attempts: 2,
+        nextRetryAt: 1_700_000_060_000,
+        lockOverridden: false,
+      },
+    };
+    expect(parseState(serializeState(s))).toEqual(s);
+    const bad = JSON.stringify({ version: 1, rememberedRoots: [], lastResult: '', lastReconcileTime: 0, staged: { ...s.staged, attempts: -1 } });
+    expect(() => parseState(bad)).toThrow(/staged\.attempts/);
   });
 
   it('names what is wrong', () => {

@@ -4,6 +4,7 @@
 // atomic and serialized; a failed write is reported, and the in-memory state stays authoritative.
 import { mkdir, readFile, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { StagedRecord } from '../staged/staged-record.js';
 import { MessageId } from '../systemd/message-ids.js';
 import { writeFileAtomic } from './atomic-write.js';
 import {
@@ -74,6 +75,16 @@ export class StateStore {
       );
     }
     this.state = { ...this.state, rememberedRoots: roots };
+    await this.save();
+  }
+
+  /** The staged deployment's lock and retry schedule (see staged/staged-record.ts). */
+  get staged(): StagedRecord | null {
+    return this.state.staged;
+  }
+
+  async setStaged(staged: StagedRecord | null): Promise<void> {
+    this.state = { ...this.state, staged };
     await this.save();
   }
 
