@@ -92,7 +92,11 @@ export async function lookAtLock(runDir: string, ours: OwnedLock | null): Promis
  * Creates the lock file for `deployment` unless one exists. Returns the record to keep, or null when
  * a lock file was already there (someone else's, or a leftover: the caller decides from its record).
  */
-export async function takeLock(runDir: string, deployment: string, now = Date.now()): Promise<OwnedLock | null> {
+export async function takeLock(
+  runDir: string,
+  deployment: string,
+  now = Date.now(),
+): Promise<OwnedLock | null> {
   const token = newToken();
   let handle;
   try {

@@ -19,7 +19,9 @@ export interface RawValue {
 }
 
 function isRaw(v: GValue): v is RawValue {
-  return typeof v === 'object' && !Array.isArray(v) && v.bytes instanceof Uint8Array && typeof v.type === 'string';
+  return (
+    typeof v === 'object' && !Array.isArray(v) && v.bytes instanceof Uint8Array && typeof v.type === 'string'
+  );
 }
 
 export class GVariantError extends Error {
@@ -65,7 +67,7 @@ function variableElements(s: Span, elementAlign: number): Span[] {
   if (n === 0) return [];
   const width = offsetSize(n);
   const offsetsStart = readOffset(s, n - width, width);
-  if (offsetsStart > n || (n - offsetsStart) % width !== 0) {
+  if (offsetsStart > n - width || (n - offsetsStart) % width !== 0) {
     throw new GVariantError(`byte ${s.start + n - width}: bad array framing offset ${offsetsStart}`);
   }
   const out: Span[] = [];

@@ -42,7 +42,9 @@ function codeOf(err: unknown): string | undefined {
 export function stagedFromDict(dict: GDict, file: string, sysroot: string): StagedDeployment {
   const target = dict.target;
   if (typeof target !== 'object' || target === null || Array.isArray(target) || 'bytes' in target) {
-    throw new StagedMarkerError(`${file}: no 'target' dictionary (is this ostree's staged-deployment marker?)`);
+    throw new StagedMarkerError(
+      `${file}: no 'target' dictionary (is this ostree's staged-deployment marker?)`,
+    );
   }
   const { name, osname } = target as GDict;
   if (typeof name !== 'string' || !NAME.test(name)) {
@@ -61,7 +63,10 @@ export function stagedFromDict(dict: GDict, file: string, sysroot: string): Stag
 }
 
 /** The staged deployment, or null when `<runDir>/staged-deployment` does not exist. */
-export async function readStagedDeployment(runDir: string, sysroot: string): Promise<StagedDeployment | null> {
+export async function readStagedDeployment(
+  runDir: string,
+  sysroot: string,
+): Promise<StagedDeployment | null> {
   const file = join(runDir, STAGED_MARKER);
   let data: Buffer;
   try {
@@ -69,7 +74,8 @@ export async function readStagedDeployment(runDir: string, sysroot: string): Pro
     try {
       const info = await handle.stat();
       if (!info.isFile()) throw new StagedMarkerError(`${file}: not a regular file`);
-      if (info.size > MAX_MARKER_BYTES) throw new StagedMarkerError(`${file}: larger than ${MAX_MARKER_BYTES} bytes`);
+      if (info.size > MAX_MARKER_BYTES)
+        throw new StagedMarkerError(`${file}: larger than ${MAX_MARKER_BYTES} bytes`);
       data = await handle.readFile();
     } finally {
       await handle.close();
@@ -83,7 +89,8 @@ export async function readStagedDeployment(runDir: string, sysroot: string): Pro
   try {
     dict = parseVardict(data);
   } catch (err) {
-    if (err instanceof GVariantError) throw new StagedMarkerError(`${file}: not a GVariant a{sv}: ${err.message}`);
+    if (err instanceof GVariantError)
+      throw new StagedMarkerError(`${file}: not a GVariant a{sv}: ${err.message}`);
     throw err;
   }
   return stagedFromDict(dict, file, sysroot);

@@ -54,7 +54,9 @@ export function parseStagedRecord(raw: unknown): StagedRecord | null {
       throw new Error('staged.lock.token must be 32 hex digits');
     }
     if (typeof lockFor !== 'string' || !ID.test(lockFor)) {
-      throw new Error(`staged.lock.deployment ${JSON.stringify(lockFor)} is not '<osname>/<checksum>.<serial>'`);
+      throw new Error(
+        `staged.lock.deployment ${JSON.stringify(lockFor)} is not '<osname>/<checksum>.<serial>'`,
+      );
     }
     if (!count(dev) || !count(ino) || !count(takenAt)) {
       throw new Error('staged.lock.dev, .ino and .takenAt must be non-negative integers');

@@ -166,9 +166,9 @@ describe('state file format', () => {
   });
 
   it('reads a file written before the staged field existed, and round-trips a staged record', () => {
-    expect(parseState('{"version":1,"rememberedRoots":[],"lastResult":"","lastReconcileTime":0}').staged).toBe(
-      null,
-    );
+    expect(
+      parseState('{"version":1,"rememberedRoots":[],"lastResult":"","lastReconcileTime":0}').staged,
+    ).toBe(null);
     const deployment = `os/${'a'.repeat(64)}.1`;
     const s = {
       rememberedRoots: [],
@@ -183,7 +183,13 @@ describe('state file format', () => {
       },
     };
     expect(parseState(serializeState(s))).toEqual(s);
-    const bad = JSON.stringify({ version: 1, rememberedRoots: [], lastResult: '', lastReconcileTime: 0, staged: { ...s.staged, attempts: -1 } });
+    const bad = JSON.stringify({
+      version: 1,
+      rememberedRoots: [],
+      lastResult: '',
+      lastReconcileTime: 0,
+      staged: { ...s.staged, attempts: -1 },
+    });
     expect(() => parseState(bad)).toThrow(/staged\.attempts/);
   });
 

@@ -33,6 +33,10 @@ describe('MessageId', () => {
         'DaemonStopping',
         'ConfigError',
         'RootForgotten',
+        'StagedLockTaken',
+        'StagedLockReleased',
+        'StagedLockNotOurs',
+        'RebootDelayed',
       ].sort(),
     );
   });

@@ -19,6 +19,10 @@ export const MessageId = {
   DaemonStopping: 'e875e98389d849b7b7fcb41fd7f2b471',
   ConfigError: 'dc00c11e954a44ce8e0ef78cf90069c8',
   RootForgotten: 'ade74a1234bf47c3bf6327032d5ba2c8',
+  StagedLockTaken: '6b1ad1bd27e74fca939ceef5375cde66',
+  StagedLockReleased: 'b93cbe8e263544649712d0794e6bac2d',
+  StagedLockNotOurs: '5b9f5725ad5d4b87bcd93fb49b6490ee',
+  RebootDelayed: '0bdbbf1ae0da4b2f827763e54b358c96',
 } as const;
 
 export type MessageIdName = keyof typeof MessageId;
@@ -117,5 +121,33 @@ export const MessageCatalog: { readonly [K in MessageIdName]: MessageIdInfo } = 
     priority: 'notice',
     summary: 'a remembered deployment root no longer exists and was dropped from the GC roots',
     fields: ['ROOT'],
+  },
+  StagedLockTaken: {
+    id: MessageId.StagedLockTaken,
+    priority: 'notice',
+    summary:
+      "the staged deployment binds images missing from the store: ostree's finalization lock was created, the next boot keeps the current deployment",
+    fields: ['DEPLOYMENT', 'ROOT', 'LOCK_FILE', 'MISSING', 'REASON'],
+  },
+  StagedLockReleased: {
+    id: MessageId.StagedLockReleased,
+    priority: 'notice',
+    summary:
+      'the finalization lock this daemon created was removed: every bound image is present, or its staged deployment is gone or replaced',
+    fields: ['DEPLOYMENT', 'LOCK_FILE', 'REASON'],
+  },
+  StagedLockNotOurs: {
+    id: MessageId.StagedLockNotOurs,
+    priority: 'notice',
+    summary:
+      'a finalization lock this daemon did not create is in place (or ours was removed by someone else): it is left as it is',
+    fields: ['DEPLOYMENT', 'LOCK_FILE', 'REASON'],
+  },
+  RebootDelayed: {
+    id: MessageId.RebootDelayed,
+    priority: 'warning',
+    summary:
+      "a shutdown began while pulling the staged deployment's images: held by a logind delay inhibitor, at most InhibitDelayMaxSec",
+    fields: ['DEPLOYMENT', 'MISSING', 'LOCKED', 'DELAY_MAX_USEC'],
   },
 };

@@ -1,0 +1,260 @@
+// The lock, ownership and retry rules on real files: an ostree run directory in a temp dir with
+// markers in ostree's format and real lock files, the real state file (StateStore) for what survives
+// a restart. Only the presence probe (which images the store has) is given by the test.
+import { mkdir, mkdtemp, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { StateStore, type StateLogger } from '../state/state-store.js';
+import { MessageId } from '../systemd/message-ids.js';
+import { lookAtLock, releaseLock, takeLock } from './finalization-lock.js';
+import { encodeVardict } from './gvariant.js';
+import { FINALIZATION_LOCK, STAGED_MARKER } from './marker.js';
+import { StagedGuard, type Presence } from './staged-guard.js';
+
+const CSUM_A = 'a'.repeat(64);
+const CSUM_B = 'b'.repeat(64);
+
+interface Logged {
+  level: string;
+  message: string;
+  messageId?: string;
+}
+
+let dir: string;
+let runDir: string;
+let lockFile: string;
+let logged: Logged[];
+let presence: Presence;
+let retries: number;
+let now: number;
+
+function logger(): StateLogger & { notice: (m: string, f?: { messageId?: string }) => void } {
+  const at =
+    (level: string) =>
+    (message: string, fields?: { messageId?: string }): void => {
+      logged.push({ level, message, ...(fields?.messageId ? { messageId: fields.messageId } : {}) });
+    };
+  return { err: at('err'), warning: at('warning'), notice: at('notice') };
+}
+
+async function stage(csum: string, serial: number, extra: Record<string, boolean> = {}): Promise<string> {
+  await mkdir(runDir, { recursive: true });
+  const marker = { target: { name: `${csum}.${serial}`, osname: 'os', bootcsum: csum }, ...extra };
+  await writeFile(join(runDir, STAGED_MARKER), encodeVardict(marker));
+  return `os/${csum}.${serial}`;
+}
+
+async function guardWith(
+  store: StateStore,
+  opts: { lockFinalization?: boolean; retryDelayMs?: number; retryMaxDelayMs?: number } = {},
+): Promise<StagedGuard> {
+  return new StagedGuard({
+    runDir,
+    sysroot: '/sysroot',
+    lockFinalization: opts.lockFinalization ?? true,
+    retryDelayMs: opts.retryDelayMs ?? 1000,
+    retryMaxDelayMs: opts.retryMaxDelayMs ?? 8000,
+    logger: logger(),
+    record: { get: () => store.staged, set: (r) => store.setStaged(r) },
+    presence: () => Promise.resolve(presence),
+    retry: () => void retries++,
+    now: () => now,
+  });
+}
+
+const ids = (): string[] => logged.flatMap((l) => (l.messageId ? [l.messageId] : []));
+const missingOne: Presence = { total: 2, present: 1, missing: ['quay.io/x/app:2'], problems: [] };
+const allThere: Presence = { total: 2, present: 2, missing: [], problems: [] };
+
+let store: StateStore;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'staged-guard-'));
+  runDir = join(dir, 'run-ostree');
+  lockFile = join(runDir, FINALIZATION_LOCK);
+  logged = [];
+  retries = 0;
+  now = 1_800_000_000_000;
+  presence = missingOne;
+  store = await StateStore.open(join(dir, 'state'), logger());
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('the lock file', () => {
+  it('is created only if absent, and is ours only by token and identity', async () => {
+    await mkdir(runDir);
+    const ours = await takeLock(runDir, `os/${CSUM_A}.0`);
+    if (ours === null) throw new Error('no lock taken in an empty directory');
+    expect(await takeLock(runDir, `os/${CSUM_A}.0`)).toBeNull();
+    expect(await lookAtLock(runDir, ours)).toMatchObject({ present: true, owned: true });
+    expect(await lookAtLock(runDir, { ...ours, token: 'c'.repeat(32) })).toMatchObject({ owned: false });
+
+    // The same content in another file (ours moved aside, so the inode differs): not ours.
+    const content = await readFile(lockFile);
+    await rename(lockFile, join(runDir, 'aside'));
+    await writeFile(lockFile, content);
+    expect(await lookAtLock(runDir, ours)).toMatchObject({ present: true, owned: false });
+    expect(await releaseLock(runDir, ours)).toBe('not-ours');
+    expect(await readFile(lockFile)).toEqual(content);
+
+    await unlink(lockFile);
+    expect(await releaseLock(runDir, ours)).toBe('absent');
+    await rename(join(runDir, 'aside'), lockFile);
+    expect(await releaseLock(runDir, ours)).toBe('removed');
+    expect((await lookAtLock(runDir, null)).present).toBe(false);
+  });
+});
+
+describe('StagedGuard', () => {
+  it('does nothing while nothing is staged', async () => {
+    const guard = await guardWith(store);
+    expect((await guard.refresh()).deployment).toBe('');
+    expect((await lookAtLock(runDir, null)).present).toBe(false);
+    expect(store.staged).toBeNull();
+  });
+
+  it('takes the lock for a staged deployment with a missing image, once, and releases it when all are present', async () => {
+    const id = await stage(CSUM_A, 0);
+    const guard = await guardWith(store);
+    const s1 = await guard.refresh();
+    expect(s1).toMatchObject({
+      deployment: id,
+      lock: 'held',
+      imagesTotal: 2,
+      imagesPresent: 1,
+      complete: false,
+    });
+    expect(s1.reason).toContain('quay.io/x/app:2');
+    expect(s1.root).toBe(`/sysroot/ostree/deploy/os/deploy/${CSUM_A}.0`);
+    const first = await stat(lockFile);
+    expect(await readFile(lockFile, 'utf8')).toContain(`deployment=${id}`);
+    expect(store.staged?.lock?.ino).toBe(first.ino);
+
+    await guard.refresh();
+    expect((await stat(lockFile)).ino).toBe(first.ino);
+    expect(ids()).toEqual([MessageId.StagedLockTaken]);
+
+    presence = allThere;
+    const s2 = await guard.refresh();
+    expect(s2).toMatchObject({ lock: 'none', complete: true });
+    expect((await lookAtLock(runDir, null)).present).toBe(false);
+    expect(ids()).toEqual([MessageId.StagedLockTaken, MessageId.StagedLockReleased]);
+    expect(store.staged?.lock).toBeNull();
+  });
+
+  it('never removes a lock that was there before (an operator, rpm-ostree, bootc --download-only)', async () => {
+    await stage(CSUM_A, 0);
+    await writeFile(lockFile, '');
+    const guard = await guardWith(store);
+    expect((await guard.refresh()).lock).toBe('other');
+    presence = allThere;
+    expect((await guard.refresh()).lock).toBe('other');
+    expect(await readFile(lockFile, 'utf8')).toBe('');
+    expect(ids()).toEqual([MessageId.StagedLockNotOurs]);
+  });
+
+  it("does not take ours when ostree's metadata locks finalization already", async () => {
+    await stage(CSUM_A, 0, { locked: true });
+    const guard = await guardWith(store);
+    expect((await guard.refresh()).lock).toBe('other');
+    expect((await lookAtLock(runDir, null)).present).toBe(false);
+  });
+
+  it('respects an operator who removed our lock: not taken again for that deployment', async () => {
+    const id = await stage(CSUM_A, 0);
+    const guard = await guardWith(store);
+    await guard.refresh();
+    await unlink(lockFile);
+    const s = await guard.refresh();
+    expect(s.lock).toBe('none');
+    expect(s.reason).toContain('removed by someone else');
+    expect((await lookAtLock(runDir, null)).present).toBe(false);
+    expect(store.staged).toMatchObject({ deployment: id, lockOverridden: true, lock: null });
+    await guard.refresh();
+    expect((await lookAtLock(runDir, null)).present).toBe(false);
+  });
+
+  it('removes our lock when its staged deployment is gone (finalized or undeployed)', async () => {
+    await stage(CSUM_A, 0);
+    const guard = await guardWith(store);
+    await guard.refresh();
+    await unlink(join(runDir, STAGED_MARKER));
+    expect((await guard.refresh()).deployment).toBe('');
+    expect((await lookAtLock(runDir, null)).present).toBe(false);
+    expect(store.staged).toBeNull();
+    expect(logged.find((l) => l.messageId === MessageId.StagedLockReleased)?.message).toContain(
+      'is no longer staged',
+    );
+  });
+
+  it('moves to a newly staged deployment: the old lock (left by an older ostree) goes, a new one is taken', async () => {
+    const a = await stage(CSUM_A, 0);
+    const guard = await guardWith(store);
+    await guard.refresh();
+    const tokenA = store.staged?.lock?.token;
+    const b = await stage(CSUM_B, 0);
+    const s = await guard.refresh();
+    expect(s).toMatchObject({ deployment: b, lock: 'held' });
+    expect(store.staged?.lock?.token).not.toBe(tokenA);
+    expect(await readFile(lockFile, 'utf8')).toContain(`deployment=${b}`);
+    expect(logged.find((l) => l.messageId === MessageId.StagedLockReleased)?.message).toContain(
+      `${a} was replaced by ${b}`,
+    );
+  });
+
+  it('leaves a lock someone else put in place of ours after a restage', async () => {
+    await stage(CSUM_A, 0);
+    const guard = await guardWith(store);
+    await guard.refresh();
+    // A newer ostree removes the lock when restaging; the new stage came with --lock-finalization.
+    await unlink(lockFile);
+    await stage(CSUM_B, 1);
+    await writeFile(lockFile, '');
+    expect((await guard.refresh()).lock).toBe('other');
+    presence = allThere;
+    await guard.refresh();
+    expect(await readFile(lockFile, 'utf8')).toBe('');
+  });
+
+  it('holds the lock while the store cannot be asked, and not at all when lock-finalization is off', async () => {
+    await stage(CSUM_A, 0);
+    presence = { total: 1, present: 0, missing: [], problems: ['cannot list the store: connection refused'] };
+    expect((await (await guardWith(store)).refresh()).lock).toBe('held');
+    await unlink(lockFile);
+    const other = await StateStore.open(join(dir, 'state2'), logger());
+    expect((await (await guardWith(other, { lockFinalization: false })).refresh()).lock).toBe('none');
+    expect((await lookAtLock(runDir, null)).present).toBe(false);
+  });
+
+  it('retries with a doubling delay up to the ceiling, persisted across a restart', async () => {
+    await stage(CSUM_A, 0);
+    const guard = await guardWith(store, { retryDelayMs: 1000, retryMaxDelayMs: 3000 });
+    await guard.refresh();
+    const delays: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const s = await guard.reconcileFinished();
+      delays.push(s.nextRetryAt - now);
+    }
+    expect(delays).toEqual([1000, 2000, 3000, 3000]);
+    expect(store.staged).toMatchObject({ attempts: 4, nextRetryAt: now + 3000 });
+    guard.stop();
+    await store.flush();
+
+    // A new daemon: the schedule and the lock ownership come back from the state file.
+    const reopened = await StateStore.open(join(dir, 'state'), logger());
+    expect(reopened.staged?.attempts).toBe(4);
+    now += 2990;
+    const again = await guardWith(reopened, { retryDelayMs: 1000, retryMaxDelayMs: 3000 });
+    expect((await again.start()).lock).toBe('held');
+    expect(retries).toBe(0);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(retries).toBe(1);
+    presence = allThere;
+    await again.reconcileFinished();
+    expect(reopened.staged).toMatchObject({ attempts: 0, nextRetryAt: 0, lock: null });
+    expect((await lookAtLock(runDir, null)).present).toBe(false);
+    again.stop();
+  });
+});
