@@ -173,7 +173,7 @@ wrapper bound-imaged "$DAEMON_JS" 'bound-imaged: the daemon of org.bootc.BoundIm
 wrapper bound-images "$CLIENT_JS" 'bound-images: the client of org.bootc.BoundImages'
 
 # 3. systemd units (nothing enabled here).
-for unit in "$SRC"/systemd/*.service "$SRC"/systemd/*.socket "$SRC"/systemd/*.timer; do
+for unit in "$SRC"/systemd/*.service "$SRC"/systemd/*.socket "$SRC"/systemd/*.timer "$SRC"/systemd/*.path; do
   put_substituted 0644 "$unit" "$UNITDIR/$(basename "$unit")"
 done
 

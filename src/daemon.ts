@@ -82,18 +82,27 @@ export async function startDaemon(
   const config = await loadConfig(opts.configPath);
   const version = readVersion();
 
-  const [{ StateStore }, { Reconciler }, { BoundImagesService }, { createRunDeps }, { RootSet }] =
-    await Promise.all([
-      import('./state/state-store.js'),
-      import('./reconcile/reconciler.js'),
-      import('./dbus/service.js'),
-      import('./reconcile/deps.js'),
-      import('./reconcile/root-set.js'),
-    ]);
+  const [
+    { StateStore },
+    { Reconciler },
+    { BoundImagesService },
+    { createRunDeps },
+    { RootSet },
+    { attachStaged, stagedRoots },
+  ] = await Promise.all([
+    import('./state/state-store.js'),
+    import('./reconcile/reconciler.js'),
+    import('./dbus/service.js'),
+    import('./reconcile/deps.js'),
+    import('./reconcile/root-set.js'),
+    import('./staged/attach.js'),
+  ]);
   const state = await StateStore.open(config.daemon.stateDirectory, logger);
-  const roots = new RootSet(config.discovery.roots, state);
+  // The staged deployment (ostree's marker) is a root of every reconcile while it is staged.
+  const roots = new RootSet(config.discovery.roots, state, undefined, () => stagedRoots(config));
   const deps = createRunDeps({ config, logger, roots });
   const reconciler: Reconciler = new Reconciler(deps, config.daemon.keepJobs);
+  const staged = attachStaged({ config, logger, reconciler, deps, state });
   let service: BoundImagesService | null = null;
   let lastFinished: JobSnapshot | null = null;
 
@@ -166,6 +175,7 @@ export async function startDaemon(
         reconciler.shutdown(),
         new Promise((r) => setTimeout(r, RECONCILE_STOP_MS).unref()),
       ]).catch((err: unknown) => logger.err(`stopping the reconciler failed: ${messageOf(err)}`));
+      staged.stop();
       await state.flush();
       await service?.stop().catch(() => undefined);
       clearTimeout(deadline);
@@ -206,5 +216,6 @@ export async function startDaemon(
   });
   setStatus();
   notifier.startWatchdog();
+  void staged.start();
   return { done, stop: (reason) => stop(reason) };
 }

@@ -1,5 +1,6 @@
 // The roots of the daemon in one place: the configured roots (globs allowed), the remembered ones
-// (the state file's, kept as extra GC roots) and a caller's root for one run. Discovery, the Roots
+// (the state file's, kept as extra GC roots), the ones that join every run while they exist (the
+// staged deployment, from ostree's marker) and a caller's root for one run. Discovery, the Roots
 // property and the daemon's journal all read them here, and the rule "a caller's root becomes a
 // remembered root, except in a dry run" lives here too.
 import type { ReconcileOptions } from './job.js';
@@ -31,6 +32,8 @@ export class RootSet {
     readonly configured: readonly string[],
     private readonly remembered: RememberedRoots = NOTHING_REMEMBERED,
     private readonly expand: ExpandRoots = expandLazily,
+    /** Roots every run adds while they exist (the staged deployment's: staged/attach.ts). */
+    private readonly current: () => Promise<string[]> = () => Promise.resolve([]),
   ) {}
 
   /** The Roots property: the configured roots as written (globs unexpanded), then the remembered ones not among them. */
@@ -43,14 +46,15 @@ export class RootSet {
 
   /**
    * The roots one run discovers, each once: the configured ones expanded (directories only), the
-   * remembered ones that still exist, and the caller's.
+   * remembered ones that still exist, the current ones (the staged deployment), and the caller's.
    */
   async forRun(callers: readonly string[]): Promise<string[]> {
-    const [configured, remembered] = await Promise.all([
+    const [configured, remembered, current] = await Promise.all([
       this.expand(this.configured),
       this.remembered.liveRoots(),
+      this.current(),
     ]);
-    return [...new Set([...configured, ...remembered, ...callers])];
+    return [...new Set([...configured, ...remembered, ...current, ...callers])];
   }
 
   /**

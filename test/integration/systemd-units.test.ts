@@ -22,8 +22,8 @@ import type { UnitFile } from '../../src/quadlet/index.js';
 import { lastEntry, parseUnitFile } from '../../src/quadlet/index.js';
 
 const ROOT = projectRoot();
-const UNITS = readdirSync(join(ROOT, 'systemd')).filter((f) => /\.(service|socket|timer)$/.test(f));
-const HARDENED = ['bound-imaged.service', 'bound-imaged-reconcile.service'];
+const UNITS = readdirSync(join(ROOT, 'systemd')).filter((f) => /\.(service|socket|timer|path)$/.test(f));
+const HARDENED = ['bound-imaged.service', 'bound-imaged-reconcile.service', 'bound-imaged-staged.service'];
 const MAX_EXPOSURE = 2.5;
 const PACKAGE_IN_CONTAINER = '/run/bound-imaged-package';
 

@@ -1,0 +1,149 @@
+// Wires the staged-deployment guard into the running daemon: the staged root joins every reconcile's
+// roots (so its images are pulled and kept by GC); a reconcile that starts refreshes the guard (the
+// lock is taken at once when images are missing) and, while the staged deployment still misses
+// images, holds the logind delay inhibitor until the reconcile ends; a finished reconcile refreshes
+// the guard again (lock released, or the next retry scheduled); a retry starts an ordinary reconcile.
+// A shutdown announced while the inhibitor is held is logged as RebootDelayed.
+import { stat } from 'node:fs/promises';
+import type { Config } from '../config/index.js';
+import { collectWanted, findInStore } from '../reconcile/plan.js';
+import type { Reconciler } from '../reconcile/reconciler.js';
+import type { RunDeps } from '../reconcile/run.js';
+import type { StateStore } from '../state/state-store.js';
+import type { Logger } from '../systemd/log.js';
+import { MessageId } from '../systemd/message-ids.js';
+import { readStagedDeployment } from './marker.js';
+import { ShutdownInhibitor, watchShutdown, type ShutdownWatch } from './shutdown-inhibitor.js';
+import { StagedGuard, type Presence } from './staged-guard.js';
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** The staged deployment's root when one is staged and its directory exists; [] otherwise. */
+export async function stagedRoots(config: Config): Promise<string[]> {
+  try {
+    const staged = await readStagedDeployment(config.staged.ostreeRunDir, config.staged.sysroot);
+    if (staged === null) return [];
+    await stat(staged.root);
+    return [staged.root];
+  } catch {
+    return [];
+  }
+}
+
+/** Which of `root`'s bound images the store has, and what kept us from knowing for sure. */
+export async function presenceOf(root: string, deps: Pick<RunDeps, 'store'>): Promise<Presence> {
+  const { discoverRoots } = await import('../discovery/index.js');
+  const discoveries = await discoverRoots([root]);
+  const problems: string[] = [];
+  for (const d of discoveries) {
+    if (!d.readable) problems.push(`the staged root ${d.root} cannot be read`);
+    for (const e of d.errors) problems.push(`${e.file ?? e.entry ?? e.root}: ${e.message}`);
+  }
+  const wanted = collectWanted(discoveries);
+  let missing = wanted.map((w) => w.reference);
+  try {
+    const stored = await deps.store.listImages();
+    missing = wanted.filter((w) => !findInStore(w.reference, stored)).map((w) => w.reference);
+  } catch (err) {
+    problems.push(`cannot list the store: ${messageOf(err)}`);
+  }
+  return { total: wanted.length, present: wanted.length - missing.length, missing, problems };
+}
+
+export interface StagedWiring {
+  readonly guard: StagedGuard;
+  readonly inhibitor: ShutdownInhibitor;
+  /** Applies the rules once at start and resumes a persisted retry schedule. */
+  start(): Promise<void>;
+  stop(): void;
+}
+
+export function attachStaged(o: {
+  config: Config;
+  logger: Logger;
+  reconciler: Reconciler;
+  deps: Pick<RunDeps, 'store'>;
+  state: StateStore;
+}): StagedWiring {
+  const { config, logger, reconciler, state } = o;
+  const inhibitor = new ShutdownInhibitor(logger);
+  let watch: Promise<ShutdownWatch | null> | null = null;
+  let stopped = false;
+
+  const retry = (): void => {
+    if (stopped) return;
+    try {
+      const job = reconciler.start({ extraRoots: [], pullPolicy: 'missing', dryRun: false, gc: true }, 0);
+      logger.info(`retrying the missing images of the staged deployment (job ${job.id})`, { jobId: job.id });
+    } catch (err) {
+      logger.warning(`cannot start a retry for the staged deployment: ${messageOf(err)}`);
+    }
+  };
+
+  const guard = new StagedGuard({
+    runDir: config.staged.ostreeRunDir,
+    sysroot: config.staged.sysroot,
+    lockFinalization: config.staged.lockFinalization,
+    retryDelayMs: config.staged.retryDelayMs,
+    retryMaxDelayMs: config.staged.retryMaxDelayMs,
+    logger,
+    record: { get: () => state.staged, set: (r) => state.setStaged(r) },
+    presence: (root) => presenceOf(root, o.deps),
+    retry,
+  });
+
+  const onShutdown = (): void => {
+    if (!inhibitor.held) return;
+    const s = guard.status;
+    void watch?.then((w) => {
+      logger.warning(
+        `shutdown delayed: still pulling the bound images of the staged deployment ${s.deployment} (${s.missing.join(', ') || s.reason}); ` +
+          (s.lock === 'held'
+            ? 'its finalization stays locked if they do not arrive in time'
+            : `finalization lock: ${s.lock}`),
+        {
+          messageId: MessageId.RebootDelayed,
+          DEPLOYMENT: s.deployment,
+          MISSING: s.missing.join(' '),
+          LOCKED: s.lock,
+          DELAY_MAX_USEC: w?.delayMaxUsec ?? 0,
+        },
+      );
+    });
+  };
+
+  const hold = (deployment: string): void => {
+    inhibitor.hold(`pulling the bound images of the staged deployment ${deployment}`);
+    watch ??= watchShutdown(onShutdown).catch((err: unknown) => {
+      logger.warning(`cannot watch logind for shutdowns: ${messageOf(err)}`);
+      return null;
+    });
+  };
+
+  reconciler.on('added', (job) => {
+    if (job.options.dryRun) return;
+    void guard.refresh().then((s) => {
+      if (!stopped && !job.finished && s.deployment !== '' && !s.complete) hold(s.deployment);
+    });
+  });
+  reconciler.on('finished', () => {
+    if (!reconciler.busy) inhibitor.release();
+    void guard.reconcileFinished();
+  });
+
+  return {
+    guard,
+    inhibitor,
+    async start() {
+      await guard.start();
+    },
+    stop() {
+      stopped = true;
+      guard.stop();
+      inhibitor.release();
+      void watch?.then((w) => w?.stop());
+    },
+  };
+}
