@@ -16,6 +16,7 @@ APT_PACKAGES=(
   strace coreutils                   # the fuzz suite proves no file outside a root is opened; stdbuf
   rpm                                # rpmbuild and rpm -qp: npm run package makes and checks the .rpm
   init-system-helpers                # deb-systemd-helper/-invoke: the .deb's scripts, run in nspawn
+  ostree                             # real staging and finalize-staged for the staged-deployment tests
 )
 
 missing=()

@@ -17,6 +17,7 @@ const TOOLS = [
   'script',
   'python3',
   'systemd-nspawn',
+  'ostree',
 ];
 
 export default function setup(): void {
