@@ -1,0 +1,308 @@
+// End to end in a real systemd (nspawn, scripts/harness/nspawn.ts) with real logind and a real ostree:
+// the sysroot of scripts/harness/ostree-sysroot.ts is bound into the container at /sysroot and its
+// ostree run directory at /run/ostree, so `ostree admin deploy --stage` on the host side writes the
+// very marker the container's bound-imaged-staged.path watches, and `ostree admin finalize-staged`
+// reads the very lock the daemon writes. The registry sits behind a proxy that can hold manifest
+// requests (a pull in flight for as long as the test likes) and can be taken down.
+//  1. staging with the registry down → the path unit starts a reconcile, the daemon takes ostree's
+//     finalization lock, finalize-staged keeps the current deployment; journal and status say why;
+//  2. the daemon restarted keeps owning the same lock; registry back (slowly) → the next retry pulls,
+//     holding a logind delay inhibitor (`systemd-inhibit --list`) while it does, then releases the
+//     lock, and finalize-staged now switches to the staged deployment;
+//  3. an operator's lock (`--lock-finalization`, present before) is never removed, even once every
+//     image is there; removing it by hand lets the deployment through;
+//  4. our lock whose staged deployment went away (undeployed) or was replaced (a new one staged over
+//     it) is handled: dropped, or moved to the new deployment, and released once its images arrive.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { reapStrays } from '../../scripts/harness/cleanup.js';
+import { makeImages, type MadeImage } from '../../scripts/harness/images.js';
+import type { ExecOptions, NspawnMachine } from '../../scripts/harness/nspawn.js';
+import { bootNspawn } from '../../scripts/harness/nspawn.js';
+import { makeOstreeSysroot, type OstreeSysroot } from '../../scripts/harness/ostree-sysroot.js';
+import { installInto, stagePackage, type StagedPackage } from '../../scripts/harness/package-install.js';
+import { startRegistry, type Registry } from '../../scripts/harness/registry.js';
+import { MessageId } from '../../src/systemd/message-ids.js';
+import { startSlowProxy, type SlowProxy } from './reconcile-slow-proxy.js';
+
+const PACKAGE_IN_CONTAINER = '/run/bound-imaged-package';
+const PODMAN_SOCKET = '/run/bound-imaged/podman.sock';
+
+let registry: Registry;
+let proxy: SlowProxy;
+let os: OstreeSysroot;
+let pkg: StagedPackage;
+let machine: NspawnMachine;
+/** Per image name, its reference through the proxy. */
+const ref: Record<string, string> = {};
+const timings: Record<string, number> = {};
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const lockFile = (): string => join(os.ostreeRunDir, 'staged-deployment-locked');
+const markerFile = (): string => join(os.ostreeRunDir, 'staged-deployment');
+const lockText = (): string | null => (existsSync(lockFile()) ? readFileSync(lockFile(), 'utf8') : null);
+
+function sh(script: string, opts: ExecOptions = {}): Promise<string> {
+  return machine.check(['sh', '-euc', script], opts);
+}
+
+async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`${what}: not after ${timeoutMs} ms${last ? ` (${(last as Error).message})` : ''}`);
+    }
+    await sleep(100);
+  }
+}
+
+interface JournalEntry {
+  MESSAGE?: string;
+  MESSAGE_ID?: string;
+  DEPLOYMENT?: string;
+  MISSING?: string;
+  REASON?: string;
+  _PID?: string;
+}
+
+async function journal(): Promise<JournalEntry[]> {
+  const out = await machine.check(['journalctl', '--no-pager', '-o', 'json', '-u', 'bound-imaged.service']);
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as JournalEntry);
+}
+
+async function entries(id: string): Promise<JournalEntry[]> {
+  return (await journal()).filter((e) => e.MESSAGE_ID === id);
+}
+
+async function storeHas(reference: string): Promise<boolean> {
+  const out = await machine.check([
+    'curl',
+    '-sSf',
+    '--unix-socket',
+    PODMAN_SOCKET,
+    'http://d/v1.41/images/json',
+  ]);
+  return (JSON.parse(out) as { RepoTags?: string[] | null }[]).some((i) =>
+    (i.RepoTags ?? []).includes(reference),
+  );
+}
+
+async function stagedId(): Promise<string> {
+  const name = await os.stagedName();
+  if (name === null) throw new Error('nothing staged');
+  return `os/${name}`;
+}
+
+async function inhibitors(): Promise<string> {
+  return machine.check(['systemd-inhibit', '--list', '--no-pager', '--no-legend']);
+}
+
+beforeAll(async () => {
+  const t0 = Date.now();
+  reapStrays();
+  registry = await startRegistry();
+  const images: MadeImage[] = await makeImages(registry, [
+    { name: 'app', size: 4096 },
+    { name: 'web', size: 2048 },
+    { name: 'extra', size: 1024 },
+  ]);
+  proxy = await startSlowProxy();
+  proxy.setTarget(registry.host);
+  for (const img of images) ref[img.name] = img.reference.replace(registry.host, proxy.host);
+  os = await makeOstreeSysroot();
+  await os.commit('os/app', [{ file: 'app.image', reference: ref.app ?? '' }]);
+  await os.commit('os/web', [{ file: 'web.image', reference: ref.web ?? '' }]);
+  await os.commit('os/extra', [{ file: 'extra.image', reference: ref.extra ?? '' }]);
+  await os.commit('os/extra2', [
+    { file: 'extra.image', reference: ref.extra ?? '' },
+    { file: 'app.image', reference: ref.app ?? '' },
+  ]);
+  pkg = await stagePackage();
+  machine = await bootNspawn({
+    binds: [
+      { host: pkg.dir, container: PACKAGE_IN_CONTAINER, readOnly: true },
+      { host: os.ostreeRunDir, container: '/run/ostree' },
+      { host: os.sysroot, container: '/sysroot', readOnly: true },
+    ],
+  });
+  timings.boot = machine.bootMs;
+  await installInto(machine, PACKAGE_IN_CONTAINER);
+  await sh(
+    `mkdir -p /etc/containers/registries.conf.d /srv/bound-sample
+     printf '[[registry]]\\nlocation = "%s"\\ninsecure = true\\n' '${proxy.host}' \
+       > /etc/containers/registries.conf.d/50-bound-imaged-e2e.conf
+     cat > /etc/bound-imaged/config.ini
+     systemctl enable --now bound-imaged-staged.path`,
+    {
+      input:
+        '[discovery]\nroots = /srv/bound-sample\n\n[pull]\nretries = 0\ntimeout = 30\n\n' +
+        '[staged]\nsysroot = /sysroot\nretry-delay = 2\nretry-max-delay = 4\n',
+    },
+  );
+  timings.setup = Date.now() - t0;
+});
+
+afterAll(async () => {
+  await machine?.stop();
+  await proxy?.stop();
+  await registry?.stop();
+  os?.release();
+  pkg?.release();
+  console.log(`e2e-staged timings (ms): ${JSON.stringify(timings)}`);
+});
+
+describe('a staged deployment never boots without its bound images (nspawn, real ostree)', () => {
+  it('1. staged with the registry down: the lock is taken, finalize-staged keeps the current deployment, the journal says why', async () => {
+    await registry.down();
+    const entriesBefore = os.bootEntries();
+    const t = Date.now();
+    await os.stage('os/app');
+    const id = await stagedId();
+    const text = await waitFor('our lock file', () => lockText() ?? undefined, 30_000);
+    timings.stageToLock = Date.now() - t;
+    expect(text).toMatch(new RegExp(`^bound-imaged token=[0-9a-f]{32} deployment=${id}\\n$`));
+
+    const taken = await waitFor(
+      'the StagedLockTaken entry',
+      async () => (await entries(MessageId.StagedLockTaken))[0],
+    );
+    expect(taken.DEPLOYMENT).toBe(id);
+    expect(taken.MISSING).toBe(ref.app);
+    expect(taken.MESSAGE).toContain(`1 of 1 bound image missing: ${ref.app}`);
+    // The path unit started the reconcile; its pull failed, and so did the unit that waited for it.
+    await waitFor('bound-imaged-staged.service to fail', async () => {
+      const r = await machine.exec(['systemctl', 'is-failed', 'bound-imaged-staged.service']);
+      return r.stdout.trim() === 'failed' ? true : undefined;
+    });
+
+    const held = await os.finalize();
+    expect(held.code).toBe(0);
+    expect(existsSync(markerFile())).toBe(true);
+    expect(os.bootEntries()).toEqual(entriesBefore);
+  });
+
+  it('2. a restarted daemon keeps the same lock; registry back, the next retry pulls under a delay inhibitor and releases it', async () => {
+    const id = await stagedId();
+    const before = lockText();
+    await machine.check(['systemctl', 'restart', 'bound-imaged.service']);
+    await sleep(1000);
+    expect(lockText()).toBe(before);
+    expect(await entries(MessageId.StagedLockTaken)).toHaveLength(1);
+
+    proxy.holdManifests = true;
+    proxy.log.length = 0;
+    const t = Date.now();
+    await registry.up();
+    await proxy.waitForManifests(1, 30_000);
+    timings.upToRetry = Date.now() - t;
+    const list = await waitFor('our inhibitor in systemd-inhibit --list', async () => {
+      const l = await inhibitors();
+      return l.includes('bound-imaged') ? l : undefined;
+    });
+    const line = list.split('\n').find((l) => l.includes('bound-imaged')) ?? '';
+    expect(line).toMatch(/shutdown/);
+    expect(line).toMatch(/delay/);
+    expect(line).toContain(id);
+    expect(lockText()).toBe(before);
+
+    proxy.holdManifests = false;
+    proxy.release();
+    await waitFor('the lock released', () => (lockText() === null ? true : undefined), 30_000);
+    timings.upToRelease = Date.now() - t;
+    expect(await storeHas(ref.app ?? '')).toBe(true);
+    const released = await waitFor(
+      'the StagedLockReleased entry',
+      async () => (await entries(MessageId.StagedLockReleased))[0],
+    );
+    expect(released.DEPLOYMENT).toBe(id);
+    expect(released.REASON).toContain('all 1 bound image of');
+    await waitFor('the inhibitor gone', async () =>
+      (await inhibitors()).includes('bound-imaged') ? undefined : true,
+    );
+
+    const entriesBefore = os.bootEntries();
+    expect((await os.finalize()).code).toBe(0);
+    expect(existsSync(markerFile())).toBe(false);
+    expect(os.bootEntries().length).toBe(entriesBefore.length + 1);
+  });
+
+  it("3. an operator's lock, there before, is never removed; removing it by hand lets the deployment through", async () => {
+    const takenBefore = (await entries(MessageId.StagedLockTaken)).length;
+    await os.stage('os/web', { lockFinalization: true });
+    const id = await stagedId();
+    expect(lockText()).toBe('');
+    await waitFor('web pulled', async () => ((await storeHas(ref.web ?? '')) ? true : undefined));
+    const notOurs = await waitFor('the StagedLockNotOurs entry', async () =>
+      (await entries(MessageId.StagedLockNotOurs)).find((e) => e.DEPLOYMENT === id),
+    );
+    expect(notOurs.REASON).toContain('not ours');
+    await sleep(1500);
+    expect(lockText()).toBe('');
+    expect(await entries(MessageId.StagedLockTaken)).toHaveLength(takenBefore);
+    expect((await os.finalize()).code).toBe(0);
+    expect(existsSync(markerFile())).toBe(true);
+
+    // The operator's override: remove the lock, and the staged deployment is finalized.
+    await machine.check(['rm', '/run/ostree/staged-deployment-locked']);
+    expect((await os.finalize()).code).toBe(0);
+    expect(existsSync(markerFile())).toBe(false);
+  });
+
+  it('4. our lock whose deployment is undeployed is dropped; one whose deployment is replaced moves to the new one', async () => {
+    await registry.down();
+    await os.stage('os/extra');
+    const first = await stagedId();
+    await waitFor('our lock for the first', () => (lockText()?.includes(first) ? true : undefined), 30_000);
+    await os.undeploy(0);
+    expect(existsSync(markerFile())).toBe(false);
+    // ostree 2022.7 removes the lock with the staged deployment; the daemon forgets its record.
+    await waitFor('the daemon to see nothing staged', async () => {
+      const s = JSON.parse(await machine.check(['cat', '/var/lib/bound-imaged/state.json'])) as {
+        staged: unknown;
+      };
+      return s.staged === null ? true : undefined;
+    });
+    expect(lockText()).toBeNull();
+
+    await os.stage('os/extra');
+    const second = await stagedId();
+    await waitFor('our lock for the second', () => (lockText()?.includes(second) ? true : undefined), 30_000);
+    await os.stage('os/extra2');
+    const third = await stagedId();
+    // 2022.7 keeps the lock file across a restage: ours, for `second`, moves to `third`.
+    await waitFor(
+      'our lock moved to the third',
+      () => (lockText()?.includes(third) ? true : undefined),
+      30_000,
+    );
+    const released = await waitFor('the release of the replaced one', async () =>
+      (await entries(MessageId.StagedLockReleased)).find((e) => e.DEPLOYMENT === second),
+    );
+    expect(released.REASON).toContain(`was replaced by ${third}`);
+
+    await registry.up();
+    await waitFor(
+      'the lock released after the retry pulled',
+      () => (lockText() === null ? true : undefined),
+      30_000,
+    );
+    expect(await storeHas(ref.extra ?? '')).toBe(true);
+    expect((await os.finalize()).code).toBe(0);
+    expect(existsSync(markerFile())).toBe(false);
+  });
+});
