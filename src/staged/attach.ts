@@ -3,7 +3,11 @@
 // lock is taken at once when images are missing) and, while the staged deployment still misses
 // images, holds the logind delay inhibitor until the reconcile ends; a finished reconcile refreshes
 // the guard again (lock released, or the next retry scheduled); a retry starts an ordinary reconcile.
-// A shutdown announced while the inhibitor is held is logged as RebootDelayed.
+// A shutdown announced while the inhibitor is held is logged as RebootDelayed. While the daemon runs
+// it also watches ostree's run directory itself (inotify): a marker staged, replaced or removed, or a
+// lock file removed, is seen at once even when bound-imaged-staged.path's service is still busy with
+// an earlier change (systemd does not start a unit again while it is active).
+import { watch, type FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Config } from '../config/index.js';
 import { collectWanted, findInStore } from '../reconcile/plan.js';
@@ -12,7 +16,7 @@ import type { RunDeps } from '../reconcile/run.js';
 import type { StateStore } from '../state/state-store.js';
 import type { Logger } from '../systemd/log.js';
 import { MessageId } from '../systemd/message-ids.js';
-import { readStagedDeployment } from './marker.js';
+import { FINALIZATION_LOCK, readStagedDeployment, STAGED_MARKER } from './marker.js';
 import { ShutdownInhibitor, watchShutdown, type ShutdownWatch } from './shutdown-inhibitor.js';
 import { StagedGuard, type Presence } from './staged-guard.js';
 
@@ -69,7 +73,9 @@ export function attachStaged(o: {
 }): StagedWiring {
   const { config, logger, reconciler, state } = o;
   const inhibitor = new ShutdownInhibitor(logger);
-  let watch: Promise<ShutdownWatch | null> | null = null;
+  let shutdownWatch: Promise<ShutdownWatch | null> | null = null;
+  let runDirWatch: FSWatcher | null = null;
+  let debounce: NodeJS.Timeout | undefined;
   let stopped = false;
 
   const retry = (): void => {
@@ -97,7 +103,7 @@ export function attachStaged(o: {
   const onShutdown = (): void => {
     if (!inhibitor.held) return;
     const s = guard.status;
-    void watch?.then((w) => {
+    void shutdownWatch?.then((w) => {
       logger.warning(
         `shutdown delayed: still pulling the bound images of the staged deployment ${s.deployment} (${s.missing.join(', ') || s.reason}); ` +
           (s.lock === 'held'
@@ -116,7 +122,7 @@ export function attachStaged(o: {
 
   const hold = (deployment: string): void => {
     inhibitor.hold(`pulling the bound images of the staged deployment ${deployment}`);
-    watch ??= watchShutdown(onShutdown).catch((err: unknown) => {
+    shutdownWatch ??= watchShutdown(onShutdown).catch((err: unknown) => {
       logger.warning(`cannot watch logind for shutdowns: ${messageOf(err)}`);
       return null;
     });
@@ -133,17 +139,47 @@ export function attachStaged(o: {
     void guard.reconcileFinished();
   });
 
+  /** A change in ostree's run directory: re-judge, and reconcile when the staged deployment misses images. */
+  const runDirChanged = (): void => {
+    clearTimeout(debounce);
+    debounce = setTimeout(() => {
+      const before = guard.status.deployment;
+      void guard.refresh().then((s) => {
+        if (!stopped && s.deployment !== '' && !s.complete && s.deployment !== before) retry();
+      });
+    }, 200);
+  };
+
+  const watchRunDir = (): void => {
+    try {
+      runDirWatch = watch(config.staged.ostreeRunDir, { persistent: false }, (_event, name) => {
+        if (name === STAGED_MARKER || name === FINALIZATION_LOCK || name === null) runDirChanged();
+      });
+      runDirWatch.on('error', (err) => {
+        logger.warning(`stopped watching ${config.staged.ostreeRunDir}: ${err.message}`);
+        runDirWatch?.close();
+        runDirWatch = null;
+      });
+    } catch (err) {
+      // No run directory yet (nothing staged since boot): bound-imaged-staged.path covers it.
+      logger.info(`not watching ${config.staged.ostreeRunDir}: ${messageOf(err)}`);
+    }
+  };
+
   return {
     guard,
     inhibitor,
     async start() {
+      watchRunDir();
       await guard.start();
     },
     stop() {
       stopped = true;
+      clearTimeout(debounce);
+      runDirWatch?.close();
       guard.stop();
       inhibitor.release();
-      void watch?.then((w) => w?.stop());
+      void shutdownWatch?.then((w) => w?.stop());
     },
   };
 }

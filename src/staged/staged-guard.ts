@@ -107,6 +107,11 @@ export class StagedGuard extends EventEmitter<{ changed: [StagedStatus] }> {
     return this.current;
   }
 
+  /** A staged deployment still misses images: the daemon has retries to run and must stay up. */
+  get pending(): boolean {
+    return this.incomplete(this.current);
+  }
+
   private now(): number {
     return (this.o.now ?? Date.now)();
   }

@@ -12,11 +12,15 @@
 //  3. an operator's lock (`--lock-finalization`, present before) is never removed, even once every
 //     image is there; removing it by hand lets the deployment through;
 //  4. our lock whose staged deployment went away (undeployed) or was replaced (a new one staged over
-//     it) is handled: dropped, or moved to the new deployment, and released once its images arrive.
+//     it) is handled: dropped, or moved to the new deployment, and released once its images arrive;
+//  5. `systemctl reboot` while the staged deployment's pull is in flight: logind waits for our delay
+//     inhibitor (RebootDelayed in the journal), the pull ends, the lock is released, then the container
+//     goes down (read from its persistent journal afterwards).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { reapStrays } from '../../scripts/harness/cleanup.js';
+import { makeTempDir, reapStrays, releaseDir } from '../../scripts/harness/cleanup.js';
+import { run } from '../../scripts/harness/proc.js';
 import { makeImages, type MadeImage } from '../../scripts/harness/images.js';
 import type { ExecOptions, NspawnMachine } from '../../scripts/harness/nspawn.js';
 import { bootNspawn } from '../../scripts/harness/nspawn.js';
@@ -34,6 +38,7 @@ let proxy: SlowProxy;
 let os: OstreeSysroot;
 let pkg: StagedPackage;
 let machine: NspawnMachine;
+let journalDir: string;
 /** Per image name, its reference through the proxy. */
 const ref: Record<string, string> = {};
 const timings: Record<string, number> = {};
@@ -120,6 +125,7 @@ beforeAll(async () => {
     { name: 'app', size: 4096 },
     { name: 'web', size: 2048 },
     { name: 'extra', size: 1024 },
+    { name: 'late', size: 1024 },
   ]);
   proxy = await startSlowProxy();
   proxy.setTarget(registry.host);
@@ -132,9 +138,13 @@ beforeAll(async () => {
     { file: 'extra.image', reference: ref.extra ?? '' },
     { file: 'app.image', reference: ref.app ?? '' },
   ]);
+  await os.commit('os/late', [{ file: 'late.image', reference: ref.late ?? '' }]);
   pkg = await stagePackage();
+  journalDir = makeTempDir('staged-journal');
   machine = await bootNspawn({
     binds: [
+      // A persistent journal on the host: test 5 reads it after the container has rebooted (exited).
+      { host: journalDir, container: '/var/log/journal' },
       { host: pkg.dir, container: PACKAGE_IN_CONTAINER, readOnly: true },
       { host: os.ostreeRunDir, container: '/run/ostree' },
       { host: os.sysroot, container: '/sysroot', readOnly: true },
@@ -163,6 +173,7 @@ afterAll(async () => {
   await registry?.stop();
   os?.release();
   pkg?.release();
+  if (journalDir) releaseDir(journalDir);
   console.log(`e2e-staged timings (ms): ${JSON.stringify(timings)}`);
 });
 
@@ -304,5 +315,50 @@ describe('a staged deployment never boots without its bound images (nspawn, real
     expect(await storeHas(ref.extra ?? '')).toBe(true);
     expect((await os.finalize()).code).toBe(0);
     expect(existsSync(markerFile())).toBe(false);
+  });
+
+  it('5. a reboot issued mid-pull waits for the pull (RebootDelayed), which completes and releases the lock first', async () => {
+    proxy.holdManifests = true;
+    proxy.log.length = 0;
+    await os.stage('os/late');
+    const id = await stagedId();
+    await proxy.waitForManifests(1, 30_000);
+    await waitFor('our lock', () => (lockText()?.includes(id) ? true : undefined), 30_000);
+    await waitFor('our inhibitor', async () =>
+      (await inhibitors()).includes('bound-imaged') ? true : undefined,
+    );
+
+    const t = Date.now();
+    const reboot = await machine.exec(['systemctl', 'reboot']);
+    expect(reboot.code).toBe(0);
+    await sleep(1500);
+    // Still up: logind is waiting for our inhibitor.
+    expect(machine.isRunning()).toBe(true);
+    proxy.holdManifests = false;
+    proxy.release();
+    await waitFor('the container to go down', () => (machine.isRunning() ? undefined : true), 60_000);
+    timings.rebootToDown = Date.now() - t;
+    expect(lockText()).toBeNull();
+    expect(existsSync(markerFile())).toBe(true);
+
+    const { stdout } = await run('journalctl', [
+      '--no-pager',
+      '-o',
+      'json',
+      `--directory=${journalDir}`,
+      '-u',
+      'bound-imaged.service',
+    ]);
+    const all = stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as JournalEntry & { __REALTIME_TIMESTAMP?: string });
+    const delayed = all.find((e) => e.MESSAGE_ID === MessageId.RebootDelayed);
+    expect(delayed?.DEPLOYMENT).toBe(id);
+    expect(delayed?.MISSING).toBe(ref.late);
+    const released = all.find((e) => e.MESSAGE_ID === MessageId.StagedLockReleased && e.DEPLOYMENT === id);
+    expect(released).toBeDefined();
+    expect(Number(released?.__REALTIME_TIMESTAMP)).toBeGreaterThan(Number(delayed?.__REALTIME_TIMESTAMP));
+    await machine.stop();
   });
 });
