@@ -95,7 +95,12 @@ export function attachStaged(o: {
     retryDelayMs: config.staged.retryDelayMs,
     retryMaxDelayMs: config.staged.retryMaxDelayMs,
     logger,
-    record: { get: () => state.staged, set: (r) => state.setStaged(r) },
+    record: {
+      get: () => state.staged,
+      // Most refreshes change nothing: write the state file only when the record moved.
+      set: (r) =>
+        JSON.stringify(r) === JSON.stringify(state.staged) ? Promise.resolve() : state.setStaged(r),
+    },
     presence: (root) => presenceOf(root, o.deps),
     retry,
   });
