@@ -140,8 +140,11 @@ export function attachStaged(o: {
     });
   });
   reconciler.on('finished', () => {
-    if (!reconciler.busy) inhibitor.release();
-    void guard.reconcileFinished();
+    // The inhibitor goes only after the guard has judged the result: a shutdown waiting for it must
+    // find the lock already released when the images arrived.
+    void guard.reconcileFinished().finally(() => {
+      if (!reconciler.busy) inhibitor.release();
+    });
   });
 
   /** A change in ostree's run directory: re-judge, and reconcile when the staged deployment misses images. */
