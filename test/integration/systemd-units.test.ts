@@ -54,7 +54,9 @@ describe('shipped unit files', () => {
     );
     expect(value(u, 'Service', 'StateDirectory')).toBe('bound-imaged');
     // A RuntimeDirectory=bound-imaged would be removed on stop, and the Podman socket lives there.
-    expect(value(u, 'Service', 'RuntimeDirectory')).toBeUndefined();
+    // The one it has is ostree's run directory (the finalization lock), preserved.
+    expect(value(u, 'Service', 'RuntimeDirectory')).toBe('ostree');
+    expect(value(u, 'Service', 'RuntimeDirectoryPreserve')).toBe('yes');
     expect(value(u, 'Unit', 'Wants')).toContain('bound-imaged-podman.socket');
   });
 
