@@ -270,6 +270,8 @@ describe('bound-imaged in a real systemd (nspawn)', () => {
 
   it('4. systemd restarts the daemon after kill -9, and kills and restarts it when it stops answering the watchdog', async () => {
     const first = await show('bound-imaged.service', 'MainPID', 'NRestarts');
+    // MainPID=0 (daemon not running) would make `kill -9 0` end the caller's whole process group.
+    expect(Number(first.MainPID)).toBeGreaterThan(0);
     await machine.check(['kill', '-9', first.MainPID ?? '']);
     const second = await waitFor('a restart after kill -9', async () => {
       const p = await show('bound-imaged.service', 'MainPID', 'NRestarts', 'ActiveState');
@@ -289,6 +291,7 @@ describe('bound-imaged in a real systemd (nspawn)', () => {
     expect((await show('bound-imaged.service', 'MainPID')).MainPID).toBe(fresh.MainPID);
 
     const t = Date.now();
+    expect(Number(fresh.MainPID)).toBeGreaterThan(0);
     await machine.check(['kill', '-STOP', fresh.MainPID ?? '']);
     const after = await waitFor('a restart after the watchdog fired', async () => {
       const p = await show('bound-imaged.service', 'MainPID', 'NRestarts', 'ActiveState');

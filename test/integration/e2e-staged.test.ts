@@ -32,6 +32,7 @@ import { startSlowProxy, type SlowProxy } from './reconcile-slow-proxy.js';
 
 const PACKAGE_IN_CONTAINER = '/run/bound-imaged-package';
 const PODMAN_SOCKET = '/run/bound-imaged/podman.sock';
+const BUS = ['org.bootc.BoundImages', '/org/bootc/BoundImages', 'org.bootc.BoundImages'];
 
 let registry: Registry;
 let proxy: SlowProxy;
@@ -111,6 +112,11 @@ async function stagedId(): Promise<string> {
   const name = await os.stagedName();
   if (name === null) throw new Error('nothing staged');
   return `os/${name}`;
+}
+
+/** busctl --json=short output → its `data`. */
+async function busJson(args: string[]): Promise<unknown> {
+  return (JSON.parse(await machine.check(['busctl', '--json=short', ...args])) as { data: unknown }).data;
 }
 
 async function inhibitors(): Promise<string> {
@@ -205,6 +211,24 @@ describe('a staged deployment never boots without its bound images (nspawn, real
     expect(held.code).toBe(0);
     expect(existsSync(markerFile())).toBe(true);
     expect(os.bootEntries()).toEqual(entriesBefore);
+
+    // What the operator reads: the manager property and `bound-images status` (as any user).
+    const prop = (await busJson(['get-property', ...BUS, 'StagedDeployment'])) as Record<
+      string,
+      { data: unknown }
+    >;
+    expect(prop.Deployment?.data).toBe(id);
+    expect(prop.Root?.data).toBe(`/sysroot/ostree/deploy/${id.replace('/', '/deploy/')}`);
+    expect(prop.FinalizationLock?.data).toBe('held');
+    expect(prop.Missing?.data).toEqual([ref.app]);
+    expect(prop.Complete?.data).toBe(false);
+    const status = await machine.check(['bound-images', 'status'], { user: 'nobody' });
+    expect(status).toContain(`Staged:         ${id}, 0/1 bound image present\n`);
+    expect(status).toMatch(
+      new RegExp(
+        `Finalization: +locked by bound-imaged: 1 of 1 bound image missing: ${ref.app?.replace(/[.]/g, '\\.')} \\(retry \\d+ in \\d+ s\\)`,
+      ),
+    );
   });
 
   it('2. a restarted daemon keeps the same lock; registry back, the next retry pulls under a delay inhibitor and releases it', async () => {
@@ -254,8 +278,24 @@ describe('a staged deployment never boots without its bound images (nspawn, real
 
   it("3. an operator's lock, there before, is never removed; removing it by hand lets the deployment through", async () => {
     const takenBefore = (await entries(MessageId.StagedLockTaken)).length;
+    // PropertiesChanged of the manager while this deployment is staged and judged.
+    const monitor = machine.exec([
+      'timeout',
+      '6',
+      'busctl',
+      'monitor',
+      '--json=short',
+      "--match=type='signal',interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',path='/org/bootc/BoundImages'",
+    ]);
+    await sleep(500);
     await os.stage('os/web', { lockFinalization: true });
     const id = await stagedId();
+    const changes = (await monitor).stdout
+      .split('\n')
+      .filter((l) => l.includes('StagedDeployment'))
+      .join('\n');
+    expect(changes).toContain(id);
+    expect(changes).toContain('"FinalizationLock":{"type":"s","data":"other"}');
     expect(lockText()).toBe('');
     await waitFor('web pulled', async () => ((await storeHas(ref.web ?? '')) ? true : undefined));
     const notOurs = await waitFor('the StagedLockNotOurs entry', async () =>
@@ -304,7 +344,10 @@ describe('a staged deployment never boots without its bound images (nspawn, real
     const released = await waitFor('the release of the replaced one', async () =>
       (await entries(MessageId.StagedLockReleased)).find((e) => e.DEPLOYMENT === second),
     );
-    expect(released.REASON).toContain(`was replaced by ${third}`);
+    // ostree rewrites the marker in place; should a refresh fall between its steps, the same lock is
+    // released as "no longer staged" and taken again for the new one a moment later.
+    expect(released.REASON).toMatch(new RegExp(`was replaced by ${third}|is no longer staged`));
+    expect(lockText()).toContain(`deployment=${third}`);
 
     await registry.up();
     await waitFor(
