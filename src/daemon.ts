@@ -103,6 +103,7 @@ export async function startDaemon(
   const deps = createRunDeps({ config, logger, roots });
   const reconciler: Reconciler = new Reconciler(deps, config.daemon.keepJobs);
   const staged = attachStaged({ config, logger, reconciler, deps, state });
+  staged.guard.on('changed', () => service?.refreshManager());
   let service: BoundImagesService | null = null;
   let lastFinished: JobSnapshot | null = null;
 
@@ -123,6 +124,9 @@ export async function startDaemon(
     },
     storePath: config.storage.path,
     version,
+    get staged() {
+      return staged.guard.status;
+    },
     upgrade(options: ReconcileOptions, uid: number): Job {
       const job = reconciler.start(options, uid);
       roots.rememberCallers(options).then(

@@ -15,6 +15,7 @@ function managerProps(over: Record<string, unknown> = {}): Record<string, unknow
     StorePath: V('s', '/usr/lib/bootc/storage'),
     Version: V('s', '0.1.0'),
     CurrentJob: V('o', '/'),
+    StagedDeployment: V('a{sv}', {}),
     ...over,
   };
 }
@@ -41,8 +42,21 @@ describe('decodeManager', () => {
       storePath: '/usr/lib/bootc/storage',
       version: '0.1.0',
       currentJob: null,
+      staged: null,
     });
     expect(decodeManager(managerProps({ CurrentJob: V('o', PATH) })).currentJob).toBe(PATH);
+    const staged = { Deployment: V('s', 'os/x.0'), ImagesTotal: V('u', 1), ImagesPresent: V('u', 0) };
+    expect(decodeManager(managerProps({ StagedDeployment: V('a{sv}', staged) })).staged).toMatchObject({
+      deployment: 'os/x.0',
+      imagesTotal: 1,
+      imagesPresent: 0,
+      lock: 'none',
+    });
+    expectUnexpected(
+      () =>
+        decodeManager(managerProps({ StagedDeployment: V('a{sv}', { ...staged, Missing: V('s', 'x') }) })),
+      "StagedDeployment.Missing is not of type 'as'",
+    );
   });
 
   it('ignores properties it does not know and defaults the optional ones', () => {

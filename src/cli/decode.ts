@@ -3,6 +3,7 @@
 // names the property and the type it had. Every property is checked against its type in the shared
 // contract (src/contract/); the views are filled from tables keyed by property name. Unknown
 // properties are ignored (a newer daemon may add some), and so are properties no view shows.
+import { decodeStaged, type StagedView } from './staged.js';
 import {
   JOB_SPEC,
   MANAGER_SPEC,
@@ -13,7 +14,7 @@ import {
   type ManagerProperties,
   type PlannedChange,
 } from '../contract/index.js';
-import { isRecord } from '../errors.js';
+import { isRecord, messageOf } from '../errors.js';
 import { CliError, ExitCode } from './cli-error.js';
 
 export interface ManagerView {
@@ -26,6 +27,8 @@ export interface ManagerView {
   version: string;
   /** The running job's path, null when none runs. */
   currentJob: string | null;
+  /** The staged deployment, null when none (or a daemon without the property). */
+  staged: StagedView | null;
 }
 
 export interface JobError {
@@ -167,6 +170,13 @@ const MANAGER_SETTERS: Setters<typeof MANAGER_SPEC, ManagerView, ManagerProperti
   StorePath: (m, v) => (m.storePath = v),
   Version: (m, v) => (m.version = v),
   CurrentJob: (m, v) => (m.currentJob = v === '/' ? null : v),
+  StagedDeployment: (m, v) => {
+    try {
+      m.staged = decodeStaged(v);
+    } catch (err) {
+      throw unexpected(messageOf(err));
+    }
+  },
 };
 
 export function decodeManager(props: unknown): ManagerView {
@@ -180,6 +190,7 @@ export function decodeManager(props: unknown): ManagerView {
     storePath: '',
     version: '',
     currentJob: null,
+    staged: null,
   };
   return applyProperties(MANAGER_SPEC, MANAGER_SETTERS, empty, dict, 'the manager properties');
 }

@@ -19,6 +19,7 @@ const manager: ManagerView = {
   storePath: '/usr/lib/bootc/storage',
   version: '0.1.0',
   currentJob: null,
+  staged: null,
 };
 const NOW = Date.UTC(2026, 10, 3, 12, 5, 0);
 const running = {
@@ -57,6 +58,7 @@ describe('formatStatus', () => {
         'Roots:          / /ostree/deploy/*/deploy/*',
         'Store:          /usr/lib/bootc/storage',
         'Version:        0.1.0',
+        'Staged:         none',
         '',
       ].join('\n'),
     );
@@ -111,6 +113,7 @@ describe('JSON documents', () => {
       storePath: manager.storePath,
       version: '0.1.0',
       currentJob: null,
+      staged: null,
     });
     expect(statusJson(manager, running)).toMatchObject({
       lastReconcileTime: '2026-11-03T12:00:00Z',

@@ -1,6 +1,7 @@
 // How bound-images shows things: plain event lines, the status and list texts, and the JSON
 // documents of --json. Pure functions of the decoded views.
 import type { PlannedChange } from '../contract/index.js';
+import { stagedJson, stagedRows } from './staged.js';
 import type { JobView, ListRow, ManagerView } from './decode.js';
 import type { JobEvent } from './job-events.js';
 
@@ -72,6 +73,7 @@ export function formatStatus(m: ManagerView, job: JobView | null, nowMs: number)
     ['Roots', m.roots.length === 0 ? '(none)' : m.roots.join(' ')],
     ['Store', m.storePath],
     ['Version', m.version],
+    ...stagedRows(m.staged, nowMs),
   ];
   return table(rows);
 }
@@ -149,6 +151,7 @@ export function statusJson(m: ManagerView, job: JobView | null): object {
     storePath: m.storePath,
     version: m.version,
     currentJob: job ? jobJson(job) : null,
+    staged: stagedJson(m.staged),
   };
 }
 

@@ -22,6 +22,7 @@ export const MANAGER_SPEC = {
     { name: 'StorePath', type: 's', access: 'read', constant: true },
     { name: 'Version', type: 's', access: 'read', constant: true },
     { name: 'CurrentJob', type: 'o', access: 'read' },
+    { name: 'StagedDeployment', type: 'a{sv}', access: 'read' },
   ],
   signals: [
     {

@@ -5,7 +5,9 @@ import dbus from 'dbus-next';
 import { isDeepStrictEqual } from 'node:util';
 import { MANAGER_INTERFACE, MANAGER_PATH, MANAGER_SPEC, jobPath } from '../contract/index.js';
 import type { Reconciler } from '../reconcile/reconciler.js';
+import type { StagedStatus } from '../staged/staged-guard.js';
 import { emitChanged, serveProperties, type PropertyTable } from './interface-config.js';
+import { stagedProperty } from './staged-property.js';
 
 /** What the manager object shows that the reconciler does not know. */
 export interface ManagerView {
@@ -15,6 +17,8 @@ export interface ManagerView {
   readonly roots: readonly string[];
   readonly storePath: string;
   readonly version: string;
+  /** What the staged-deployment guard knows (staged/staged-guard.ts). */
+  readonly staged: StagedStatus;
 }
 
 interface ManagerSource {
@@ -30,6 +34,7 @@ export const MANAGER_PROPERTIES: PropertyTable<typeof MANAGER_SPEC, ManagerSourc
   Roots: { get: (m) => [...m.view.roots] },
   StorePath: { get: (m) => m.view.storePath },
   Version: { get: (m) => m.view.version },
+  StagedDeployment: { get: (m) => stagedProperty(m.view.staged) },
   CurrentJob: {
     get: (m) => {
       const running = m.reconciler.running;

@@ -19,10 +19,7 @@ import { MessageId } from '../systemd/message-ids.js';
 import { FINALIZATION_LOCK, readStagedDeployment, STAGED_MARKER } from './marker.js';
 import { ShutdownInhibitor, watchShutdown, type ShutdownWatch } from './shutdown-inhibitor.js';
 import { StagedGuard, type Presence } from './staged-guard.js';
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
+import { messageOf } from '../errors.js';
 
 /** The staged deployment's root when one is staged and its directory exists; [] otherwise. */
 export async function stagedRoots(config: Config): Promise<string[]> {

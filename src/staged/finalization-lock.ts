@@ -14,6 +14,7 @@ import { constants } from 'node:fs';
 import { lstat, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FINALIZATION_LOCK } from './marker.js';
+import { errnoCode } from '../errors.js';
 
 /** What the state file keeps about a lock this daemon created. */
 export interface OwnedLock {
@@ -39,10 +40,6 @@ export function lockPath(runDir: string): string {
   return join(runDir, FINALIZATION_LOCK);
 }
 
-function codeOf(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null ? (err as { code?: string }).code : undefined;
-}
-
 function ownerLine(token: string, deployment: string): string {
   return `bound-imaged token=${token} deployment=${deployment}\n`;
 }
@@ -56,9 +53,9 @@ async function readHead(path: string): Promise<{ dev: number; ino: number; conte
   try {
     handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (err) {
-    if (codeOf(err) === 'ENOENT') return null;
+    if (errnoCode(err) === 'ENOENT') return null;
     // A symlink (ELOOP) or a FIFO is not ours either; it exists, so the lock holds.
-    if (codeOf(err) === 'ELOOP') return { dev: -1, ino: -1, content: '' };
+    if (errnoCode(err) === 'ELOOP') return { dev: -1, ino: -1, content: '' };
     throw err;
   }
   try {
@@ -106,7 +103,7 @@ export async function takeLock(
       0o644,
     );
   } catch (err) {
-    if (codeOf(err) === 'EEXIST') return null;
+    if (errnoCode(err) === 'EEXIST') return null;
     throw err;
   }
   try {
@@ -133,7 +130,7 @@ export async function releaseLock(runDir: string, ours: OwnedLock): Promise<Rele
     if (info.dev !== ours.dev || info.ino !== ours.ino) return 'not-ours';
     await unlink(path);
   } catch (err) {
-    if (codeOf(err) === 'ENOENT') return 'absent';
+    if (errnoCode(err) === 'ENOENT') return 'absent';
     throw err;
   }
   return 'removed';

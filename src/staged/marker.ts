@@ -7,6 +7,7 @@
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GVariantError, parseVardict, type GDict } from './gvariant.js';
+import { errnoCode } from '../errors.js';
 
 /** ostree's file names in its run directory (/run/ostree on a host). */
 export const STAGED_MARKER = 'staged-deployment';
@@ -33,10 +34,6 @@ export class StagedMarkerError extends Error {
 
 const NAME = /^[0-9a-f]{64}\.\d+$/;
 const OSNAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
-
-function codeOf(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null ? (err as { code?: string }).code : undefined;
-}
 
 /** Interprets the marker's dictionary; throws StagedMarkerError naming `file` and the field. */
 export function stagedFromDict(dict: GDict, file: string, sysroot: string): StagedDeployment {
@@ -81,7 +78,7 @@ export async function readStagedDeployment(
       await handle.close();
     }
   } catch (err) {
-    if (codeOf(err) === 'ENOENT') return null;
+    if (errnoCode(err) === 'ENOENT') return null;
     if (err instanceof StagedMarkerError) throw err;
     throw new StagedMarkerError(`${file}: ${err instanceof Error ? err.message : String(err)}`);
   }

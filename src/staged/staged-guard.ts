@@ -18,6 +18,7 @@ import { readStagedDeployment, type StagedDeployment } from './marker.js';
 import { freshRecord, retryDelay, type StagedRecord } from './staged-record.js';
 import { MessageId } from '../systemd/message-ids.js';
 import type { LogFields } from '../systemd/fields.js';
+import { messageOf } from '../errors.js';
 
 /** The staged root's bound images against the store. */
 export interface Presence {
@@ -83,10 +84,6 @@ export interface StagedGuardOptions {
   /** Starts a reconcile (a retry). */
   retry(): void;
   now?: () => number;
-}
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 function plural(n: number, word: string): string {

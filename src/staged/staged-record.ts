@@ -4,6 +4,7 @@
 // lock for this deployment (then it is not taken again). Parsing validates every field and says
 // which one is wrong; the retry delay grows by doubling up to a ceiling.
 import type { OwnedLock } from './finalization-lock.js';
+import { isRecord } from '../errors.js';
 
 export interface StagedRecord {
   /** The staged deployment (`<osname>/<checksum>.<serial>`) the schedule belongs to. */
@@ -26,10 +27,6 @@ export function freshRecord(deployment: string): StagedRecord {
 export function retryDelay(attempts: number, initialMs: number, maxMs: number): number {
   const n = Math.max(1, Math.min(attempts, 40));
   return Math.min(maxMs, initialMs * 2 ** (n - 1));
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 const count = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
