@@ -31,6 +31,17 @@ const options = (over: Partial<ReconcileOptions>): ReconcileOptions => ({
 });
 
 describe('RootSet', () => {
+  it('adds the current roots (the staged deployment) to every run, without listing or remembering them', async () => {
+    let current = ['/sysroot/ostree/deploy/os/deploy/abc.1'];
+    const mem = remembered([]);
+    const set = new RootSet(['/'], mem, expand, () => Promise.resolve(current));
+    expect(await set.forRun(['/caller'])).toEqual(['/', '/sysroot/ostree/deploy/os/deploy/abc.1', '/caller']);
+    expect(set.listed).toEqual(['/']);
+    expect(mem.roots).toEqual([]);
+    current = [];
+    expect(await set.forRun([])).toEqual(['/']);
+  });
+
   it('lists the configured roots as written, then the remembered ones not among them', () => {
     const set = new RootSet(['/', '/deploy/*'], remembered(['/staged', '/']), expand);
     expect(set.listed).toEqual(['/', '/deploy/*', '/staged']);
