@@ -45,6 +45,7 @@ describe('before the first reconcile', () => {
     expect(text.stdout).toContain('Last reconcile: never\n');
     expect(text.stdout).toContain(`Roots:          ${root}\n`);
     expect(text.stdout).toContain(`Store:          ${sandbox.podman.storePath}\n`);
+    expect(text.stdout).toContain('Staged:         none\n');
     const json = await run(['status', '--json']);
     expect(json.code).toBe(0);
     expect(JSON.parse(json.stdout)).toEqual({
@@ -55,6 +56,7 @@ describe('before the first reconcile', () => {
       storePath: sandbox.podman.storePath,
       version: expect.any(String),
       currentJob: null,
+      staged: null,
     });
   });
 
