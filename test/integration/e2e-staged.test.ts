@@ -163,7 +163,8 @@ beforeAll(async () => {
      printf '[[registry]]\\nlocation = "%s"\\ninsecure = true\\n' '${proxy.host}' \
        > /etc/containers/registries.conf.d/50-bound-imaged-e2e.conf
      cat > /etc/bound-imaged/config.ini
-     systemctl enable --now bound-imaged-staged.path`,
+     systemctl add-wants paths.target bound-imaged-staged.path
+     systemctl start bound-imaged-staged.path`,
     {
       input:
         '[discovery]\nroots = /srv/bound-sample\n\n[pull]\nretries = 0\ntimeout = 30\n\n' +
