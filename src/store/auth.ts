@@ -4,11 +4,13 @@
 // wins (`host/ns/repo`, then `host/ns`, then `host`), as in containers/image. Keys with a scheme
 // (`https://index.docker.io/v1/`) reduce to their host; docker.io, index.docker.io and
 // registry-1.docker.io are one registry. Credential helpers (`credHelpers`) are not run.
-// Secrecy: a password or token is held in a non-enumerable property, and no error message names one.
+// Secrecy: a password or token is held in a non-enumerable property, no error message names one, and
+// each is handed to the credential guard (systemd/held-secrets.ts), which masks it in every log line.
 import { readFile } from 'node:fs/promises';
 import { inspect } from 'node:util';
 import { errnoCode, isRecord } from '../errors.js';
 import { parseNormalizedReference } from '../reference/reference.js';
+import { holdSecret } from '../systemd/held-secrets.js';
 
 export interface RegistryCredential {
   /** The auth file key it came from, normalized (e.g. `127.0.0.1:5000`, `docker.io`). */
@@ -75,6 +77,8 @@ function makeCredential(
   password: string,
   identityToken?: string,
 ): RegistryCredential {
+  holdSecret(password, username);
+  if (identityToken !== undefined) holdSecret(identityToken);
   const cred = { registry, username } as RegistryCredential;
   secret(cred, 'password', password);
   if (identityToken !== undefined) secret(cred, 'identityToken', identityToken);
