@@ -12,6 +12,7 @@
 #   $DBUS_SERVICEDIR /usr/share/dbus-1/system-services/org.bootc.BoundImages.service
 #   $DBUS_POLICYDIR  /usr/share/dbus-1/system.d/org.bootc.BoundImages.conf
 #   $DBUS_IFACEDIR   /usr/share/dbus-1/interfaces/org.bootc.BoundImages.xml
+#   $POLKIT_ACTIONDIR /usr/share/polkit-1/actions/org.bootc.BoundImages.policy
 #   $SYSCONFDIR      /etc/bound-imaged/config.ini  commented defaults; an existing one is kept
 #   $DOCDIR          /usr/share/doc/bound-imaged/
 #
@@ -35,6 +36,7 @@ PRESETDIR=${PRESETDIR:-$PREFIX/lib/systemd/system-preset}
 DBUS_SERVICEDIR=${DBUS_SERVICEDIR:-$PREFIX/share/dbus-1/system-services}
 DBUS_POLICYDIR=${DBUS_POLICYDIR:-$PREFIX/share/dbus-1/system.d}
 DBUS_IFACEDIR=${DBUS_IFACEDIR:-$PREFIX/share/dbus-1/interfaces}
+POLKIT_ACTIONDIR=${POLKIT_ACTIONDIR:-$PREFIX/share/polkit-1/actions}
 DOCDIR=${DOCDIR:-$PREFIX/share/doc/bound-imaged}
 NODE=${NODE:-/usr/bin/node}
 PODMAN=${PODMAN:-/usr/bin/podman}
@@ -45,7 +47,7 @@ die() {
   exit 1
 }
 
-for var in PREFIX SYSCONFDIR BINDIR PKGLIBDIR UNITDIR PRESETDIR DBUS_SERVICEDIR DBUS_POLICYDIR DBUS_IFACEDIR DOCDIR NODE PODMAN; do
+for var in PREFIX SYSCONFDIR BINDIR PKGLIBDIR UNITDIR PRESETDIR DBUS_SERVICEDIR DBUS_POLICYDIR DBUS_IFACEDIR POLKIT_ACTIONDIR DOCDIR NODE PODMAN; do
   [[ ${!var} == /* ]] || die "$var must be an absolute path, got '${!var}'"
   [[ ${!var} != *'|'* ]] || die "$var must not contain '|': '${!var}'"
 done
@@ -183,6 +185,9 @@ put 0644 "$SRC/systemd/bound-imaged.preset" "$PRESETDIR/80-bound-imaged.preset"
 put_substituted 0644 "$SRC/dbus/org.bootc.BoundImages.service" "$DBUS_SERVICEDIR/org.bootc.BoundImages.service"
 put 0644 "$SRC/dbus/org.bootc.BoundImages.conf" "$DBUS_POLICYDIR/org.bootc.BoundImages.conf"
 put 0644 "$SRC/dbus/org.bootc.BoundImages.xml" "$DBUS_IFACEDIR/org.bootc.BoundImages.xml"
+
+# 4b. polkit: the actions of Upgrade and Job.Cancel for non-root callers (the daemon asks polkit).
+put_substituted 0644 "$SRC/polkit/org.bootc.BoundImages.policy" "$POLKIT_ACTIONDIR/org.bootc.BoundImages.policy"
 
 # 5. The commented default configuration: an administrator's edited file is never overwritten.
 config=$SYSCONFDIR/bound-imaged/config.ini

@@ -16,6 +16,10 @@ import type { Notifier } from './systemd/notify.js';
 const STOP_DEADLINE_MS = 4500;
 /** How long the running reconcile gets to wind down after its pulls are aborted. */
 const RECONCILE_STOP_MS = 3000;
+/** A ListBoundImages answer is served again for this long (from the start of its computation). */
+export const INVENTORY_MAX_AGE_MS = 1000;
+/** At most this many ListBoundImages callers wait for one computation; more get LimitsExceeded. */
+export const INVENTORY_MAX_WAITING = 1024;
 
 export interface DaemonOptions {
   /** --config PATH; undefined: /etc/bound-imaged/config.ini when it exists, else defaults. */
@@ -82,20 +86,40 @@ export async function startDaemon(
   const config = await loadConfig(opts.configPath);
   const version = readVersion();
 
-  const [{ StateStore }, { Reconciler }, { BoundImagesService }, { createRunDeps }, { RootSet }] =
-    await Promise.all([
-      import('./state/state-store.js'),
-      import('./reconcile/reconciler.js'),
-      import('./dbus/service.js'),
-      import('./reconcile/deps.js'),
-      import('./reconcile/root-set.js'),
-    ]);
+  const [
+    { StateStore },
+    { Reconciler },
+    { BoundImagesService },
+    { createRunDeps },
+    { RootSet },
+    { SharedResult },
+  ] = await Promise.all([
+    import('./state/state-store.js'),
+    import('./reconcile/reconciler.js'),
+    import('./dbus/service.js'),
+    import('./reconcile/deps.js'),
+    import('./reconcile/root-set.js'),
+    import('./reconcile/shared-result.js'),
+  ]);
   const state = await StateStore.open(config.daemon.stateDirectory, logger);
   const roots = new RootSet(config.discovery.roots, state);
   const deps = createRunDeps({ config, logger, roots });
   const reconciler: Reconciler = new Reconciler(deps, config.daemon.keepJobs);
   let service: BoundImagesService | null = null;
   let lastFinished: JobSnapshot | null = null;
+  // Any local user may call ListBoundImages: concurrent calls share one computation, and a result is
+  // served again for a moment, so callers cannot make the daemon discover and list once per call.
+  const inventory = new SharedResult<InventoryRow[]>(
+    async () => {
+      const { listInventory } = await import('./reconcile/inventory.js');
+      const last = reconciler
+        .list()
+        .filter((j) => j.finished)
+        .at(-1);
+      return listInventory(deps, last);
+    },
+    { maxAgeMs: INVENTORY_MAX_AGE_MS, maxWaiting: INVENTORY_MAX_WAITING },
+  );
 
   const setStatus = (): void => {
     const running = reconciler.running;
@@ -117,22 +141,20 @@ export async function startDaemon(
     upgrade(options: ReconcileOptions, uid: number): Job {
       const job = reconciler.start(options, uid);
       roots.rememberCallers(options).then(
-        (added) => added && service?.refreshManager(),
+        (added) => {
+          if (!added) return;
+          inventory.invalidate();
+          service?.refreshManager();
+        },
         (err: unknown) => logger.err(`cannot remember the root of job ${job.id}: ${messageOf(err)}`),
       );
       return job;
     },
-    async listBoundImages(): Promise<InventoryRow[]> {
-      const { listInventory } = await import('./reconcile/inventory.js');
-      const last = reconciler
-        .list()
-        .filter((j) => j.finished)
-        .at(-1);
-      return listInventory(deps, last);
-    },
+    listBoundImages: (): Promise<InventoryRow[]> => inventory.get(),
   };
 
   reconciler.on('added', (job) => {
+    inventory.invalidate();
     const onChanged = (fields: string[]): void => {
       if (job === reconciler.running && fields.some((f) => f !== 'progress')) setStatus();
     };
@@ -140,6 +162,7 @@ export async function startDaemon(
     job.once('finished', () => job.off('changed', onChanged));
   });
   reconciler.on('finished', (job) => {
+    inventory.invalidate();
     const snap = job.snapshot();
     lastFinished = snap;
     void state.recordResult(snap.result, snap.finishTime).then(() => service?.refreshManager());
@@ -180,10 +203,16 @@ export async function startDaemon(
       reconciler,
       model,
       events: {
-        denied: (member, sender, uid) =>
-          logger.notice(`refused ${member} from ${sender} (UID ${uid ?? 'unknown'}): only root may call it`, {
+        denied: (member, sender, uid, reason) =>
+          logger.notice(`refused ${member} from ${sender} (UID ${uid ?? 'unknown'}): ${reason}`, {
             CALLER: sender,
             CALLER_UID: uid ?? undefined,
+          }),
+        authorized: (member, sender, uid, action) =>
+          logger.notice(`${member} from ${sender} (UID ${uid}) allowed by polkit (${action})`, {
+            CALLER: sender,
+            CALLER_UID: uid,
+            POLKIT_ACTION: action,
           }),
         cancelled: (jobId, uid) =>
           logger.notice(`job ${jobId} cancelled by UID ${uid}`, { jobId, CANCELLED_BY_UID: uid }),

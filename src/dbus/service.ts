@@ -6,6 +6,7 @@ import dbus from 'dbus-next';
 import type { InventoryRow } from '../reconcile/inventory.js';
 import type { Job, ReconcileOptions } from '../reconcile/job.js';
 import type { Reconciler } from '../reconcile/reconciler.js';
+import { SharedResultBusyError } from '../reconcile/shared-result.js';
 import { connectBus, type BusConnection } from '../contract/connect-bus.js';
 import { BUS_NAME, MANAGER_PATH, jobPath } from '../contract/index.js';
 import { messageOf } from '../errors.js';
@@ -23,7 +24,10 @@ export interface ServiceModel extends ManagerView {
 
 /** Journal hooks for what happens at the bus boundary. */
 export interface ServiceEvents {
-  denied?(member: string, sender: string, uid: number | null): void;
+  denied?(member: string, sender: string, uid: number | null, reason: string): void;
+  authorized?(member: string, sender: string, uid: number, action: string): void;
+  /** A method call is being answered; the returned function runs once its reply is sent. */
+  callStarted?(): () => void;
   cancelled?(jobId: number, uid: number): void;
   /** The bus connection broke after start: the daemon cannot serve any more. */
   busLost?(err: Error): void;
@@ -122,6 +126,9 @@ export class BoundImagesService {
           try {
             return tuples(await model.listBoundImages());
           } catch (err) {
+            if (err instanceof SharedResultBusyError) {
+              throw new ServiceError(DBusErrorName.LimitsExceeded, `ListBoundImages: ${err.message}`);
+            }
             throw new ServiceError(DBusErrorName.Failed, `cannot list the bound images: ${messageOf(err)}`);
           }
         },
@@ -132,6 +139,8 @@ export class BoundImagesService {
         },
         hasJobs: () => this.jobs.size > 0,
         ...(events?.denied ? { denied: events.denied } : {}),
+        ...(events?.authorized ? { authorized: events.authorized } : {}),
+        ...(events?.callStarted ? { callStarted: events.callStarted } : {}),
       }),
     );
 
