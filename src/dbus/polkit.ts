@@ -51,8 +51,9 @@ export interface AuthorizeRequest {
   flags: number;
 }
 
+/** A D-Bus error by its name only: the bus's own texts ("… 2 matched rules; type=…") help no caller. */
 function messageOf(err: unknown): string {
-  if (err instanceof dbus.DBusError) return `${err.type}: ${err.text}`;
+  if (err instanceof dbus.DBusError) return err.type;
   return err instanceof Error ? err.message : String(err);
 }
 

@@ -115,7 +115,7 @@ describe('shipped unit files', () => {
     );
   });
 
-  it('the bus policy lets only root own the name and call Upgrade; others read', () => {
+  it('the bus policy lets only root own the name; others read, and reach Upgrade and Cancel for polkit to decide', () => {
     const policy = readFileSync(join(ROOT, 'dbus', 'org.bootc.BoundImages.conf'), 'utf8').replace(
       /<!--[\s\S]*?-->/g,
       '',
@@ -126,8 +126,37 @@ describe('shipped unit files', () => {
     expect(others).toContain('<deny own="org.bootc.BoundImages"/>');
     expect(others).toContain('<deny send_destination="org.bootc.BoundImages"/>');
     const allowedMembers = [...others.matchAll(/<allow [^>]*send_member="([^"]+)"/g)].map((m) => m[1]);
-    expect(allowedMembers.sort()).toEqual(['Get', 'GetAll', 'Introspect', 'ListBoundImages']);
-    expect(others).not.toMatch(/Upgrade|Cancel|"Set"/);
+    expect(allowedMembers.sort()).toEqual([
+      'Cancel',
+      'Get',
+      'GetAll',
+      'Introspect',
+      'ListBoundImages',
+      'Upgrade',
+    ]);
+    // Upgrade only on the manager's interface, Cancel only on the job's; Properties.Set never.
+    expect(others).toMatch(/send_interface="org\.bootc\.BoundImages" send_member="Upgrade"/);
+    expect(others).toMatch(/send_interface="org\.bootc\.BoundImages\.Job" send_member="Cancel"/);
+    expect(others).not.toMatch(/"Set"/);
+  });
+
+  it('the polkit actions file names both actions, admin authentication by default', () => {
+    const policy = readFileSync(join(ROOT, 'polkit', 'org.bootc.BoundImages.policy'), 'utf8').replace(
+      /<!--[\s\S]*?-->/g,
+      '',
+    );
+    const actions = [...policy.matchAll(/<action id="([^"]+)">([\s\S]*?)<\/action>/g)];
+    expect(actions.map((a) => a[1])).toEqual([
+      'org.bootc.BoundImages.upgrade',
+      'org.bootc.BoundImages.cancel',
+    ]);
+    for (const [, , body] of actions) {
+      expect(body).toMatch(/<allow_any>auth_admin<\/allow_any>/);
+      expect(body).toMatch(/<allow_inactive>auth_admin<\/allow_inactive>/);
+      expect(body).toMatch(/<allow_active>auth_admin_keep<\/allow_active>/);
+      expect(body).toMatch(/<description>[^<]+<\/description>/);
+      expect(body).toMatch(/<message>[^<]+<\/message>/);
+    }
   });
 });
 
@@ -160,6 +189,7 @@ describe('scripts/install.sh', () => {
       'usr/share/dbus-1/system-services/org.bootc.BoundImages.service',
       'usr/share/dbus-1/system.d/org.bootc.BoundImages.conf',
       'usr/share/dbus-1/interfaces/org.bootc.BoundImages.xml',
+      'usr/share/polkit-1/actions/org.bootc.BoundImages.policy',
       'etc/bound-imaged/config.ini',
       'usr/share/doc/bound-imaged/install.md',
     ];
