@@ -64,6 +64,7 @@ async function main(): Promise<void> {
         `auth-file = ${join(dir, 'no-auth.json')}`,
         '[daemon]',
         `state-directory = ${join(dir, 'state')}`,
+        'idle-exit = 0',
         '',
       ].join('\n'),
     );

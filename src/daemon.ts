@@ -1,10 +1,12 @@
 // bound-imaged's wiring and process lifecycle: config → state file → reconciler → D-Bus service →
 // READY=1; STATUS= kept current; watchdog; SIGTERM/SIGINT → STOPPING=1, in-flight pulls cancelled,
-// name released, exit 0 within 5 s. What a reconcile needs (Podman client, discovery) is loaded on
-// the first call, not at start, so READY comes quickly.
+// name released, exit 0 within 5 s; idle for [daemon] idle-exit → pending work handed to systemd,
+// STOPPING=1, name released, calls already queued answered, exit 0 (src/lifecycle/). What a
+// reconcile needs (Podman client, discovery) is loaded on the first call, so READY comes quickly.
 import { readFileSync } from 'node:fs';
 import type { BoundImagesService } from './dbus/service.js';
 import { messageOf } from './errors.js';
+import type { PendingEntry, PendingWork } from './lifecycle/pending-work.js';
 import type { InventoryRow } from './reconcile/inventory.js';
 import type { Job, JobSnapshot, ReconcileOptions } from './reconcile/job.js';
 import type { Reconciler } from './reconcile/reconciler.js';
@@ -30,7 +32,16 @@ export interface DaemonHandle {
   /** Resolves with the exit code once the daemon has stopped. */
   readonly done: Promise<number>;
   stop(reason: string): Promise<number>;
+  /** The hook for work owed later (src/lifecycle/pending-work.ts): the idle exit never drops it. */
+  readonly pendingWork: PendingWork;
 }
+
+const DEFAULT_RECONCILE: ReconcileOptions = {
+  extraRoots: [],
+  pullPolicy: 'missing',
+  dryRun: false,
+  gc: true,
+};
 
 /** Thrown before READY: the message is what the operator needs; main prints it and exits 1. */
 export class StartupError extends Error {
@@ -93,6 +104,9 @@ export async function startDaemon(
     { createRunDeps },
     { RootSet },
     { SharedResult },
+    { PendingWork },
+    { IdleMonitor },
+    wake,
   ] = await Promise.all([
     import('./state/state-store.js'),
     import('./reconcile/reconciler.js'),
@@ -100,10 +114,27 @@ export async function startDaemon(
     import('./reconcile/deps.js'),
     import('./reconcile/root-set.js'),
     import('./reconcile/shared-result.js'),
+    import('./lifecycle/pending-work.js'),
+    import('./lifecycle/idle-monitor.js'),
+    import('./lifecycle/wake-timer.js'),
   ]);
   const state = await StateStore.open(config.daemon.stateDirectory, logger);
   const roots = new RootSet(config.discovery.roots, state);
   const deps = createRunDeps({ config, logger, roots });
+  // Work owed later; when an entry falls due without a handler of its own: one default reconcile.
+  const runDue = (entry: PendingEntry): void => {
+    try {
+      const job = reconciler.start(DEFAULT_RECONCILE, 0);
+      logger.notice(`pending work ${entry.key} is due (${entry.reason}): reconcile job ${job.id}`, {
+        jobId: job.id,
+        PENDING_WORK: entry.key,
+      });
+    } catch (err) {
+      logger.warning(`pending work ${entry.key} is due but no reconcile could start: ${messageOf(err)}`);
+    }
+  };
+  const pendingWork = await PendingWork.open(config.daemon.stateDirectory, runDue, logger);
+  const resumed = pendingWork.list();
   const reconciler: Reconciler = new Reconciler(deps, config.daemon.keepJobs);
   let service: BoundImagesService | null = null;
   let lastFinished: JobSnapshot | null = null;
@@ -170,12 +201,28 @@ export async function startDaemon(
     setStatus();
   });
 
+  // Idle exit: no job running or waiting, no method call being answered, no work due within the idle time.
+  const idleMs = config.daemon.idleExitMs;
+  const idle = new IdleMonitor({
+    idleMs,
+    busy: () => {
+      const next = pendingWork.next();
+      return reconciler.busy || (next !== undefined && next.dueAt - Date.now() < idleMs);
+    },
+    onIdle: () => void exitIdle(),
+  });
+  reconciler.on('added', () => idle.check());
+  reconciler.on('finished', () => idle.touch());
+  pendingWork.onChange(() => idle.check());
+
   let resolveDone: (code: number) => void = () => undefined;
   const done = new Promise<number>((resolve) => (resolveDone = resolve));
   let stopping: Promise<number> | null = null;
 
   const stop = (reason: string, code = 0): Promise<number> => {
     stopping ??= (async () => {
+      idle.stop();
+      pendingWork.close();
       notifier.stopWatchdog();
       notifier.stopping();
       notifier.status(`stopping (${reason})`);
@@ -189,13 +236,69 @@ export async function startDaemon(
         reconciler.shutdown(),
         new Promise((r) => setTimeout(r, RECONCILE_STOP_MS).unref()),
       ]).catch((err: unknown) => logger.err(`stopping the reconciler failed: ${messageOf(err)}`));
-      await state.flush();
+      await Promise.all([state.flush(), pendingWork.flush()]);
       await service?.stop().catch(() => undefined);
       clearTimeout(deadline);
       resolveDone(code);
       return code;
     })();
     return stopping.then(() => done);
+  };
+
+  /** Leaves for lack of work; the next D-Bus call or timer starts a new process. */
+  const exitIdle = async (): Promise<void> => {
+    if (stopping || !service) return;
+    const bus = service.bus;
+    const next = pendingWork.next();
+    if (next) {
+      try {
+        const at = await wake.armWakeTimer(bus, next.dueAt, next.reason);
+        logger.notice(
+          `pending work ${next.key} handed to systemd: ${wake.WAKE_TIMER_UNIT} starts bound-imaged at ${at}`,
+          {
+            PENDING_WORK: next.key,
+            WAKE_AT: at,
+          },
+        );
+      } catch (err) {
+        // Never leave with work owed and nobody to come back for it: stay, and try again later.
+        logger.warning(
+          `staying up: pending work ${next.key} could not be handed to systemd (${messageOf(err)})`,
+        );
+        idle.resume();
+        return;
+      }
+    }
+    if (stopping) return;
+    const seconds = Math.round(idleMs / 1000);
+    stopping = (async () => {
+      notifier.stopWatchdog();
+      notifier.stopping();
+      notifier.status(`exiting: idle for ${seconds} s`);
+      logger.notice(`stopping (idle for ${seconds} s; D-Bus activation or the timer starts it again)`, {
+        messageId: MessageId.DaemonStopping,
+        SIGNAL: 'idle',
+      });
+      // Release the name first: calls the bus routed to us before that are still answered; later
+      // ones wait for the next process, which systemd starts once this one is gone (STOPPING=1).
+      await service?.releaseName();
+      const deadline = Date.now() + STOP_DEADLINE_MS;
+      while ((idle.pendingCalls > 0 || reconciler.busy) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      if (reconciler.busy) {
+        // A call that arrived just before the name went started a job: let it finish its work.
+        await new Promise<void>((r) => {
+          const check = (): void => (reconciler.busy ? void setTimeout(check, 100) : r());
+          check();
+        });
+      }
+      pendingWork.close();
+      await Promise.all([state.flush(), pendingWork.flush()]);
+      await service?.stop().catch(() => undefined);
+      resolveDone(0);
+      return 0;
+    })();
   };
 
   try {
@@ -214,6 +317,7 @@ export async function startDaemon(
             CALLER_UID: uid,
             POLKIT_ACTION: action,
           }),
+        callStarted: () => idle.callStarted(),
         cancelled: (jobId, uid) =>
           logger.notice(`job ${jobId} cancelled by UID ${uid}`, { jobId, CANCELLED_BY_UID: uid }),
         busLost: (err) => {
@@ -235,5 +339,19 @@ export async function startDaemon(
   });
   setStatus();
   notifier.startWatchdog();
-  return { done, stop: (reason) => stop(reason) };
+  // Every call counts as activity, Get/GetAll too (dbus-next answers those; ours come first).
+  service.bus.addMethodHandler(() => {
+    idle.touch();
+    return false;
+  });
+  if (resumed.length > 0) {
+    // This process now keeps the schedule: a wake timer left by the last idle exit is not needed.
+    await wake.disarmWakeTimer(service.bus).catch((err: unknown) => logger.warning(messageOf(err)));
+    logger.notice(
+      `resuming ${resumed.length} pending work item(s), the first ${resumed[0]?.key} (${resumed[0]?.reason})`,
+    );
+  }
+  pendingWork.arm();
+  idle.start();
+  return { done, stop: (reason) => stop(reason), pendingWork };
 }

@@ -35,7 +35,7 @@ describe('defaults', () => {
         authFile: '/etc/ostree/auth.json',
       },
       gc: { enabled: true },
-      daemon: { stateDirectory: '/var/lib/bound-imaged', keepJobs: 16 },
+      daemon: { stateDirectory: '/var/lib/bound-imaged', keepJobs: 16, idleExitMs: 60_000 },
     });
   });
 
@@ -69,6 +69,7 @@ describe('defaults', () => {
       'gc.enabled',
       'daemon.state-directory',
       'daemon.keep-jobs',
+      'daemon.idle-exit',
     ]);
     const text = CONFIG_KEYS.map((k) => `[${k.section}]\n${k.key} = ${k.default}\n`).join('');
     expect(parseConfig(text, FILE)).toEqual(withFile(defaultConfig()));
@@ -95,6 +96,7 @@ describe('every key is read', () => {
       '[daemon]',
       'state-directory = /var/lib/other',
       'keep-jobs = 1000',
+      'idle-exit = 0',
     ].join('\n');
     expect(parseConfig(text, '/tmp/c.ini')).toEqual({
       file: '/tmp/c.ini',
@@ -108,7 +110,7 @@ describe('every key is read', () => {
         authFile: '/etc/containers/auth.json',
       },
       gc: { enabled: false },
-      daemon: { stateDirectory: '/var/lib/other', keepJobs: 1000 },
+      daemon: { stateDirectory: '/var/lib/other', keepJobs: 1000, idleExitMs: 0 },
     });
   });
 
@@ -185,6 +187,7 @@ const BAD_VALUES: Record<string, string[]> = {
   'gc.enabled': ['maybe', '2', 'y', 'enable', '', 'null'],
   'daemon.state-directory': ['var/lib/bound-imaged', ''],
   'daemon.keep-jobs': ['0', '1001', 'x', '-1', ''],
+  'daemon.idle-exit': ['-1', '86401', '1.5', '60s', 'never', ''],
 };
 
 describe('bad values name the file, the key and the line', () => {

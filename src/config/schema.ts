@@ -18,7 +18,7 @@ export interface Config {
   discovery: { roots: string[] };
   pull: { concurrency: number; retries: number; retryDelayMs: number; timeoutMs: number; authFile: string };
   gc: { enabled: boolean };
-  daemon: { stateDirectory: string; keepJobs: number };
+  daemon: { stateDirectory: string; keepJobs: number; idleExitMs: number };
 }
 
 export interface KeySpec {
@@ -146,6 +146,15 @@ export const KEY_SPECS: readonly KeySpec[] = [
     rule: integer(1, 1000),
     set: (c, v) => (c.daemon.keepJobs = v),
   }),
+  spec({
+    section: 'daemon',
+    key: 'idle-exit',
+    default: '60',
+    description:
+      'Seconds without a job, a method call or work due before the daemon exits (0: never); D-Bus activation or the timer starts it again.',
+    rule: integer(0, 86400),
+    set: (c, v) => (c.daemon.idleExitMs = v * SECONDS_TO_MS),
+  }),
 ];
 
 export const CONFIG_KEYS: ReadonlyArray<{
@@ -176,7 +185,7 @@ export function defaultConfig(): Config {
     discovery: { roots: [] },
     pull: { concurrency: 0, retries: 0, retryDelayMs: 0, timeoutMs: 0, authFile: '' },
     gc: { enabled: false },
-    daemon: { stateDirectory: '', keepJobs: 0 },
+    daemon: { stateDirectory: '', keepJobs: 0, idleExitMs: 0 },
   };
   for (const s of KEY_SPECS) {
     const reason = s.apply(config, s.default);

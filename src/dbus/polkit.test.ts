@@ -19,7 +19,7 @@ function fakeBus(uid: number, polkit: (msg: dbus.Message) => Answer) {
         return Promise.resolve(
           new dbus.Message({
             type: dbus.MessageType.METHOD_RETURN,
-            replySerial: 1,
+            replySerial: '1',
             signature: 'u',
             body: [uid],
           }),
@@ -36,7 +36,7 @@ function fakeBus(uid: number, polkit: (msg: dbus.Message) => Answer) {
 const result = (authorized: boolean, challenge: boolean, details: Record<string, string> = {}) =>
   new dbus.Message({
     type: dbus.MessageType.METHOD_RETURN,
-    replySerial: 1,
+    replySerial: '1',
     signature: '(bba{ss})',
     body: [[authorized, challenge, details]],
   });
@@ -104,7 +104,7 @@ describe('Authorizer', () => {
     [
       new dbus.Message({
         type: dbus.MessageType.METHOD_RETURN,
-        replySerial: 1,
+        replySerial: '1',
         signature: 's',
         body: ['yes'],
       }),

@@ -203,6 +203,18 @@ export class BoundImagesService {
     if (!this.stopped) this.manager.refresh();
   }
 
+  /**
+   * Gives up the bus name but keeps the connection: the calls the bus routed here before can still
+   * be answered, and a new call activates a new process. The reply comes after those calls (the bus
+   * keeps order), so once it resolves, no call for the name is still on its way here.
+   */
+  async releaseName(): Promise<void> {
+    await Promise.race([
+      this.bus.releaseName(BUS_NAME).catch(() => undefined),
+      new Promise((resolve) => setTimeout(resolve, 1000).unref()),
+    ]);
+  }
+
   /** Releases the name and disconnects; safe to call twice. */
   async stop(): Promise<void> {
     const wasStopped = this.stopped;

@@ -161,7 +161,10 @@ beforeAll(async () => {
      printf '[[registry]]\\nlocation = "%s"\\ninsecure = true\\n' '${registry.host}' \
        > /etc/containers/registries.conf.d/50-bound-imaged-e2e.conf
      cat > /etc/bound-imaged/config.ini`,
-    { input: `[discovery]\nroots = ${SAMPLE_ROOT}\n\n[pull]\nretries = 0\ntimeout = 30\n` },
+    {
+      // idle-exit = 0: the steps read and kill the running daemon (idle exit: e2e-admin.test.ts).
+      input: `[discovery]\nroots = ${SAMPLE_ROOT}\n\n[pull]\nretries = 0\ntimeout = 30\n\n[daemon]\nidle-exit = 0\n`,
+    },
   );
   for (const img of images) await bind(img.name, img.reference);
   timings.setup = Date.now() - t0;
