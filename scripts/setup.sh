@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   libsystemd-dev pkg-config          # build the native sd-notify and systemd-journald modules
+  polkitd                            # the real polkitd the nspawn tests authorize non-root callers with
   podman                             # the Podman API service in front of the bound store
   docker-registry apache2-utils      # loopback OCI registry, htpasswd for the auth cases
   busybox-static                     # a usable root inside the generated test images
