@@ -135,7 +135,8 @@ export async function startDaemon(
   };
   const pendingWork = await PendingWork.open(config.daemon.stateDirectory, runDue, logger);
   const resumed = pendingWork.list();
-  const reconciler: Reconciler = new Reconciler(deps, config.daemon.keepJobs);
+  // Job paths continue from the last process's: a caller never meets an older job's path again.
+  const reconciler: Reconciler = new Reconciler(deps, config.daemon.keepJobs, state.lastJobId + 1);
   let service: BoundImagesService | null = null;
   let lastFinished: JobSnapshot | null = null;
   // Any local user may call ListBoundImages: concurrent calls share one computation, and a result is
@@ -186,6 +187,7 @@ export async function startDaemon(
 
   reconciler.on('added', (job) => {
     inventory.invalidate();
+    void state.recordJobId(job.id);
     const onChanged = (fields: string[]): void => {
       if (job === reconciler.running && fields.some((f) => f !== 'progress')) setStatus();
     };

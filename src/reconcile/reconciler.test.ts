@@ -11,7 +11,7 @@ import type { PullOptions, StoredImage } from '../store/podman-client.js';
 import { createLogger, type Logger } from '../systemd/log.js';
 import type { RootDiscovery } from '../types.js';
 import type { ReconcileOptions } from './job.js';
-import { MAX_QUEUED, QueueFullError, Reconciler } from './reconciler.js';
+import { MAX_JOB_ID, MAX_QUEUED, QueueFullError, Reconciler } from './reconciler.js';
 import type { RunDeps, StoreApi } from './run.js';
 
 const silent: Logger = createLogger({ sink: 'stderr', stderr: new PassThrough() });
@@ -62,7 +62,7 @@ afterAll(() => {
   for (const dir of storeDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-function setup(discoveries: () => RootDiscovery[], keep = 16) {
+function setup(discoveries: () => RootDiscovery[], keep = 16, firstId?: number) {
   const dir = mkdtempSync(join(tmpdir(), 'bi-reconciler-'));
   storeDirs.push(dir);
   const store = new FakeStore(dir);
@@ -75,7 +75,7 @@ function setup(discoveries: () => RootDiscovery[], keep = 16) {
     discover: async () => discoveries(),
     credentialFor: async () => undefined,
   };
-  return { store, reconciler: new Reconciler(deps, keep) };
+  return { store, reconciler: new Reconciler(deps, keep, firstId) };
 }
 
 function root(refs: string[], extra: Partial<RootDiscovery> = {}): RootDiscovery {
@@ -124,6 +124,19 @@ describe('Reconciler', () => {
     await finished(first);
     await finished(other);
     expect(store.pulls).toEqual([A, A]);
+  });
+
+  it('numbers jobs from firstId (where the last process stopped), and wraps after the last u32', async () => {
+    const { reconciler } = setup(() => [root([])], 16, 41);
+    const a = reconciler.start(OPTS, 0);
+    const b = reconciler.start({ ...OPTS, dryRun: true }, 0);
+    expect([a.id, b.id]).toEqual([41, 42]);
+    await finished(b);
+    const last = setup(() => [root([])], 16, MAX_JOB_ID).reconciler;
+    const c = last.start(OPTS, 0);
+    const d = last.start({ ...OPTS, dryRun: true }, 0);
+    expect([c.id, d.id]).toEqual([MAX_JOB_ID, 1]);
+    await finished(d);
   });
 
   it('bounds the queue', () => {

@@ -1,5 +1,6 @@
 // The state file's format: what bound-imaged keeps across restarts (remembered roots, the last
-// result and its time), as versioned JSON. Parsing validates every field; anything else is corrupt.
+// result and its time, the last job number), as versioned JSON. Parsing validates every field;
+// anything else is corrupt. `lastJobId` may be absent (files written before it existed): 0.
 import { isRecord, messageOf } from '../errors.js';
 
 export const STATE_FILE_NAME = 'state.json';
@@ -17,10 +18,15 @@ export interface DaemonState {
   lastResult: string;
   /** µs since the epoch of the last finished reconcile; 0 when never. */
   lastReconcileTime: number;
+  /** The number of the last job created, so a new process (after an idle exit) never reuses a job path. */
+  lastJobId: number;
 }
 
+/** Job ids are D-Bus `u`: after this one, numbering starts again at 1. */
+export const MAX_JOB_ID = 0xffffffff;
+
 export function emptyState(): DaemonState {
-  return { rememberedRoots: [], lastResult: '', lastReconcileTime: 0 };
+  return { rememberedRoots: [], lastResult: '', lastReconcileTime: 0, lastJobId: 0 };
 }
 
 export class StateFormatError extends Error {
@@ -39,7 +45,7 @@ export function parseState(text: string): DaemonState {
   if (raw.version !== STATE_VERSION) {
     throw new StateFormatError(`unknown version ${JSON.stringify(raw.version)} (expected ${STATE_VERSION})`);
   }
-  const { rememberedRoots, lastResult, lastReconcileTime } = raw;
+  const { rememberedRoots, lastResult, lastReconcileTime, lastJobId = 0 } = raw;
   if (!Array.isArray(rememberedRoots) || rememberedRoots.length > MAX_REMEMBERED_ROOTS) {
     throw new StateFormatError(`rememberedRoots must be a list of at most ${MAX_REMEMBERED_ROOTS} paths`);
   }
@@ -60,7 +66,15 @@ export function parseState(text: string): DaemonState {
   ) {
     throw new StateFormatError('lastReconcileTime must be a non-negative integer (µs since the epoch)');
   }
-  return { rememberedRoots: roots, lastResult, lastReconcileTime };
+  if (
+    typeof lastJobId !== 'number' ||
+    !Number.isSafeInteger(lastJobId) ||
+    lastJobId < 0 ||
+    lastJobId > MAX_JOB_ID
+  ) {
+    throw new StateFormatError(`lastJobId must be an integer from 0 to ${MAX_JOB_ID}`);
+  }
+  return { rememberedRoots: roots, lastResult, lastReconcileTime, lastJobId };
 }
 
 export function serializeState(state: DaemonState): string {
@@ -71,6 +85,7 @@ export function serializeState(state: DaemonState): string {
         rememberedRoots: state.rememberedRoots,
         lastResult: state.lastResult.slice(0, MAX_RESULT_LENGTH),
         lastReconcileTime: state.lastReconcileTime,
+        lastJobId: state.lastJobId,
       },
       null,
       2,

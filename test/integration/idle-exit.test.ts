@@ -1,7 +1,7 @@
 // Idle exit against a real daemon, Podman service, registry and a private dbus-daemon (the systemd
 // side, D-Bus activation and the wake timer, is in e2e-admin.test.ts): with [daemon] idle-exit = 1 the
 // daemon exits 0 about a second after its last call or job, having released its name and kept its
-// state; calls keep it up; a job keeps it up; work due within the idle time keeps it up and runs when
+// state (job numbers continue); calls keep it up; a job keeps it up; work due within the idle time keeps it up and runs when
 // due; work due later that cannot be handed to systemd (no systemd on this bus) keeps it up too.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -92,9 +92,13 @@ describe('idle exit (idle-exit = 1)', () => {
     expect(saved.lastResult).toBe('success');
     console.log(`[idle] exited ${after} ms after the job ended`);
 
-    // A new process picks up where the last one left off.
-    await start('a');
+    // A new process picks up where the last one left off, job numbers included (no path is reused).
+    const again = await start('a');
     expect(await getProperty(bus, MANAGER_PATH, MANAGER_IFACE, 'LastResult')).toBe('s "success"');
+    const next = await upgrade(bus, '0');
+    expect(Number(next.split('/').at(-1))).toBe(Number(job.split('/').at(-1)) + 1);
+    expect(await waitForJobEnd(bus, next)).toBe('s "success"');
+    expect(await exitWithin(again, 10_000)).toBe(0);
   });
 
   it('work due within the idle time keeps it up, runs when due, and then it exits', async () => {
