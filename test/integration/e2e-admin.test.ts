@@ -248,6 +248,16 @@ describe('polkit decides for non-root callers (real polkitd)', () => {
     expect(asked).toMatch(
       /^org\.freedesktop\.DBus\.Error\.AccessDenied: org\.bootc\.BoundImages\.Upgrade .*polkit action org\.bootc\.BoundImages\.upgrade.*UID 65534/,
     );
+    // bound-images asks for interaction only from a terminal, as systemctl does.
+    const cli = await machine.exec(['bound-images', 'upgrade'], { user: 'nobody' });
+    expect(cli.code).toBe(3);
+    expect(cli.stderr).toContain('call it with interactive authorization allowed');
+    const tty = await machine.exec(['script', '-qec', 'bound-images upgrade', '/dev/null'], {
+      user: 'nobody',
+    });
+    expect(tty.stdout).toContain(
+      'needs authentication for polkit action org.bootc.BoundImages.upgrade, and no polkit authentication agent answered',
+    );
     // Reading needs nothing.
     expect(await busJson(['get-property', ...BUS, 'LastResult'], { user: 'nobody' })).toBe('success');
     const list = (await busJson(['call', ...BUS, 'ListBoundImages'], { user: 'intruder' })) as [string[][]];
