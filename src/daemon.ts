@@ -107,6 +107,7 @@ export async function startDaemon(
     { PendingWork },
     { IdleMonitor },
     wake,
+    idleExit,
   ] = await Promise.all([
     import('./state/state-store.js'),
     import('./reconcile/reconciler.js'),
@@ -117,6 +118,7 @@ export async function startDaemon(
     import('./lifecycle/pending-work.js'),
     import('./lifecycle/idle-monitor.js'),
     import('./lifecycle/wake-timer.js'),
+    import('./lifecycle/idle-exit.js'),
   ]);
   const state = await StateStore.open(config.daemon.stateDirectory, logger);
   const roots = new RootSet(config.discovery.roots, state);
@@ -247,60 +249,32 @@ export async function startDaemon(
     return stopping.then(() => done);
   };
 
-  /** Leaves for lack of work; the next D-Bus call or timer starts a new process. */
+  /** Leaves for lack of work (src/lifecycle/idle-exit.ts); the next D-Bus call or the timer starts a new process. */
   const exitIdle = async (): Promise<void> => {
     if (stopping || !service) return;
-    const bus = service.bus;
-    const next = pendingWork.next();
-    if (next) {
-      try {
-        const at = await wake.armWakeTimer(bus, next.dueAt, next.reason);
-        logger.notice(
-          `pending work ${next.key} handed to systemd: ${wake.WAKE_TIMER_UNIT} starts bound-imaged at ${at}`,
-          {
-            PENDING_WORK: next.key,
-            WAKE_AT: at,
-          },
-        );
-      } catch (err) {
-        // Never leave with work owed and nobody to come back for it: stay, and try again later.
-        logger.warning(
-          `staying up: pending work ${next.key} could not be handed to systemd (${messageOf(err)})`,
-        );
-        idle.resume();
-        return;
-      }
+    if (!(await idleExit.handOverPendingWork(service.bus, pendingWork, logger))) {
+      idle.resume();
+      return;
     }
     if (stopping) return;
-    const seconds = Math.round(idleMs / 1000);
-    stopping = (async () => {
-      notifier.stopWatchdog();
-      notifier.stopping();
-      notifier.status(`exiting: idle for ${seconds} s`);
-      logger.notice(`stopping (idle for ${seconds} s; D-Bus activation or the timer starts it again)`, {
-        messageId: MessageId.DaemonStopping,
-        SIGNAL: 'idle',
+    stopping = idleExit
+      .leaveIdle({
+        idleMs,
+        logger,
+        notifier,
+        releaseName: async () => service?.releaseName(),
+        pendingCalls: () => idle.pendingCalls,
+        busy: () => reconciler.busy,
+        finish: async () => {
+          pendingWork.close();
+          await Promise.all([state.flush(), pendingWork.flush()]);
+          await service?.stop().catch(() => undefined);
+        },
+      })
+      .then(() => {
+        resolveDone(0);
+        return 0;
       });
-      // Release the name first: calls the bus routed to us before that are still answered; later
-      // ones wait for the next process, which systemd starts once this one is gone (STOPPING=1).
-      await service?.releaseName();
-      const deadline = Date.now() + STOP_DEADLINE_MS;
-      while ((idle.pendingCalls > 0 || reconciler.busy) && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      if (reconciler.busy) {
-        // A call that arrived just before the name went started a job: let it finish its work.
-        await new Promise<void>((r) => {
-          const check = (): void => (reconciler.busy ? void setTimeout(check, 100) : r());
-          check();
-        });
-      }
-      pendingWork.close();
-      await Promise.all([state.flush(), pendingWork.flush()]);
-      await service?.stop().catch(() => undefined);
-      resolveDone(0);
-      return 0;
-    })();
   };
 
   try {

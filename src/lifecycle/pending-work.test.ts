@@ -52,9 +52,9 @@ describe('PendingWork', () => {
     work.onDue('a', (e) => ran.push(`own:${e.key}:${e.reason}`));
     await work.schedule('a', Date.now() + 10_000, 'first');
     await work.schedule('a', Date.now() + 10, 'moved');
-    await work.schedule('b', Date.now() + 10, 'cancelled');
+    await work.schedule('b', Date.now() + 300, 'cancelled');
     await work.cancel('b');
-    await sleep(50);
+    await sleep(400);
     expect(ran).toEqual(['own:a:moved']);
     expect(work.next()).toBeUndefined();
     work.close();

@@ -53,6 +53,7 @@ export class PendingWork {
   private readonly listeners: Array<() => void> = [];
   private writing: Promise<void> = Promise.resolve();
   private closed = false;
+  private armed = false;
 
   private constructor(
     readonly file: string,
@@ -92,8 +93,9 @@ export class PendingWork {
     return work;
   }
 
-  /** Starts the timers of the loaded entries (once the daemon can do the work). */
+  /** Starts the timers (once the daemon can do the work); until then entries are only kept. */
   arm(): void {
+    this.armed = true;
     for (const e of this.entries.values()) this.setTimer(e);
   }
 
@@ -162,7 +164,7 @@ export class PendingWork {
   }
 
   private setTimer(entry: PendingEntry): void {
-    if (this.closed) return;
+    if (this.closed || !this.armed) return;
     const old = this.timers.get(entry.key);
     if (old) clearTimeout(old);
     const wait = Math.min(MAX_TIMEOUT_MS, Math.max(0, entry.dueAt - Date.now()));
