@@ -7,6 +7,7 @@
 // (polkit missing, slow, or answering oddly): callers fail closed, with a text naming the action.
 import dbus from 'dbus-next';
 import { clip } from '../clip.js';
+import { isRecord, messageOf } from '../errors.js';
 import { callerUid } from './caller.js';
 
 export const POLKIT_BUS_NAME = 'org.freedesktop.PolicyKit1';
@@ -52,9 +53,8 @@ export interface AuthorizeRequest {
 }
 
 /** A D-Bus error by its name only: the bus's own texts ("… 2 matched rules; type=…") help no caller. */
-function messageOf(err: unknown): string {
-  if (err instanceof dbus.DBusError) return err.type;
-  return err instanceof Error ? err.message : String(err);
+function whyUnasked(err: unknown): string {
+  return err instanceof dbus.DBusError ? err.type : messageOf(err);
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -78,10 +78,10 @@ export function parseAuthorizationResult(reply: dbus.Message | null): PolkitAnsw
     throw new Error(`polkit answered CheckAuthorization with (${reply?.signature ?? 'nothing'})`);
   }
   const [authorized, challenge, details] = result as [unknown, unknown, unknown];
-  if (typeof authorized !== 'boolean' || typeof challenge !== 'boolean' || typeof details !== 'object') {
+  if (typeof authorized !== 'boolean' || typeof challenge !== 'boolean' || !isRecord(details)) {
     throw new Error('polkit answered CheckAuthorization with unexpected values');
   }
-  return { authorized, challenge, details: (details ?? {}) as Record<string, string> };
+  return { authorized, challenge, details: details as Record<string, string> };
 }
 
 export class Authorizer {
@@ -104,7 +104,7 @@ export class Authorizer {
         allowed: false,
         uid: null,
         why: 'unknown-caller',
-        text: `${method}: cannot tell who the caller is (${messageOf(err)})`,
+        text: `${method}: cannot tell who the caller is (${whyUnasked(err)})`,
       };
     }
     if (uid === 0) return { allowed: true, uid, by: 'root' };
@@ -148,7 +148,7 @@ export class Authorizer {
         allowed: false,
         uid,
         why: 'unavailable',
-        text: `${method} is only allowed for root (UID 0) or through polkit action ${action}; ${who}, and polkit could not be asked (${clip(messageOf(err))})`,
+        text: `${method} is only allowed for root (UID 0) or through polkit action ${action}; ${who}, and polkit could not be asked (${clip(whyUnasked(err))})`,
       };
     } finally {
       this.checks--;

@@ -5,6 +5,7 @@
 // before are still answered (and a job such a call started runs to its end); then the caller's
 // `finish` (flush the state, disconnect) and exit 0.
 import type dbus from 'dbus-next';
+import { messageOf } from '../errors.js';
 import type { Logger } from '../systemd/log.js';
 import { MessageId } from '../systemd/message-ids.js';
 import type { Notifier } from '../systemd/notify.js';
@@ -13,10 +14,6 @@ import { WAKE_TIMER_UNIT, armWakeTimer } from './wake-timer.js';
 
 /** How long the calls already routed here get to be answered. */
 const DRAIN_MS = 4500;
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

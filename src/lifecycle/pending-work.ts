@@ -8,6 +8,7 @@
 // to systemd as a timer that starts the daemon again (wake-timer.ts), which then finds it here.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { errnoCode, isRecord, messageOf } from '../errors.js';
 import { writeFileAtomic } from '../state/atomic-write.js';
 
 export const PENDING_WORK_FILE = 'pending-work.json';
@@ -32,8 +33,8 @@ interface Log {
 }
 
 function valid(e: unknown): e is PendingEntry {
-  if (typeof e !== 'object' || e === null) return false;
-  const { key, dueAt, reason } = e as Record<string, unknown>;
+  if (!isRecord(e)) return false;
+  const { key, dueAt, reason } = e;
   return (
     typeof key === 'string' &&
     key !== '' &&
@@ -71,8 +72,8 @@ export class PendingWork {
     try {
       text = await readFile(work.file, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-        log.warning(`cannot read ${work.file}: ${(err as Error).message}; no pending work is resumed`);
+      if (errnoCode(err) !== 'ENOENT') {
+        log.warning(`cannot read ${work.file}: ${messageOf(err)}; no pending work is resumed`);
       }
     }
     if (text !== null) {
@@ -85,7 +86,7 @@ export class PendingWork {
         }
       } catch (err) {
         work.entries.clear();
-        log.warning(`${work.file} is damaged (${(err as Error).message}); no pending work is resumed`, {
+        log.warning(`${work.file} is damaged (${messageOf(err)}); no pending work is resumed`, {
           STATE_FILE: work.file,
         });
       }
@@ -186,7 +187,7 @@ export class PendingWork {
     const doc = `${JSON.stringify({ pending: this.list() }, null, 2)}\n`;
     this.writing = this.writing.then(() =>
       writeFileAtomic(this.file, doc).catch((err: unknown) =>
-        this.log.warning(`cannot write ${this.file}: ${(err as Error).message}`, { STATE_FILE: this.file }),
+        this.log.warning(`cannot write ${this.file}: ${messageOf(err)}`, { STATE_FILE: this.file }),
       ),
     );
     return this.writing;

@@ -5,6 +5,7 @@
 // reboot the reconcile timer's OnBootSec= comes first anyway), and a daemon that starts for another
 // reason stops a leftover one: its own schedule has taken over. `systemctl list-timers` shows it.
 import dbus from 'dbus-next';
+import { messageOf } from '../errors.js';
 
 export const WAKE_TIMER_UNIT = 'bound-imaged.timer';
 const SYSTEMD = 'org.freedesktop.systemd1';
@@ -23,9 +24,9 @@ function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** systemd's errors are worth reading whole (`UnitExists: Unit bound-imaged.timer already exists.`). */
 function describe(err: unknown): string {
-  if (err instanceof dbus.DBusError) return `${err.type}: ${err.text}`;
-  return err instanceof Error ? err.message : String(err);
+  return err instanceof dbus.DBusError ? `${err.type}: ${err.text}` : messageOf(err);
 }
 
 /** `2026-12-02 09:30:05 UTC`: an OnCalendar= spec for one instant (rounded up to the second). */

@@ -5,6 +5,7 @@
 // daemon calls it when a job ends or a root is remembered). A caller that arrives after an
 // invalidation never joins a computation that started before it. At most `maxWaiting` callers wait
 // at once; more are refused with SharedResultBusyError (memory stays bounded whatever callers do).
+import { asError } from '../errors.js';
 
 export class SharedResultBusyError extends Error {
   override name = 'SharedResultBusyError';
@@ -83,7 +84,7 @@ export class SharedResult<T> {
     try {
       promise = this.compute();
     } catch (err) {
-      promise = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      promise = Promise.reject(asError(err));
     }
     const flight: Flight<T> = {
       generation: this.generation,
