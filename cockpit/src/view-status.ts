@@ -1,0 +1,96 @@
+// The status card: the daemon's State, LastResult, LastReconcileTime, Roots, store and version, the
+// staged deployment when the daemon reports one, and the "Update now" button with the reason it is
+// disabled, when it is.
+import type { ActionBlock } from './access.js';
+import type { ManagerView } from './decode.js';
+import { byId, fill, h } from './dom.js';
+import { describeValue, formatRelative, formatTime, resultTone } from './format.js';
+
+const _ = (s: string): string => cockpit.gettext(s);
+
+export function label(text: string, tone: string, id?: string): HTMLElement {
+  return h('span', { class: `bi-label bi-label--${tone}`, ...(id ? { id } : {}) }, text);
+}
+
+function item(term: string, ...value: (Node | string)[]): HTMLElement[] {
+  return [h('dt', {}, term), h('dd', {}, ...value)];
+}
+
+/** The reason text of a disabled "Update now". */
+export function blockText(block: ActionBlock): string {
+  switch (block.kind) {
+    case 'unavailable':
+      return _('The bound-imaged service is not available on this host.');
+    case 'no-admin':
+      return _(
+        'Updating needs administrative access: the service lets only root start or cancel an update. ' +
+          'Turn on administrative access from the top bar to use it.',
+      );
+    case 'denied':
+      return cockpit.format(_('The service refused this session: $0'), block.message);
+  }
+}
+
+export function renderStatus(
+  m: ManagerView,
+  block: ActionBlock | null,
+  running: boolean,
+  nowMs: number,
+): void {
+  const result = m.lastResult || _('none yet');
+  const when = m.lastReconcileTime
+    ? [
+        h(
+          'time',
+          { datetime: new Date(m.lastReconcileTime / 1000).toISOString() },
+          formatTime(m.lastReconcileTime, ''),
+        ),
+        h(
+          'span',
+          { class: 'bi-muted' },
+          ` (${formatRelative(m.lastReconcileTime, nowMs, cockpit.language)})`,
+        ),
+      ]
+    : [_('never')];
+  const roots =
+    m.roots.length > 0
+      ? h('ul', { class: 'bi-plain-list' }, ...m.roots.map((r) => h('li', { class: 'bi-mono' }, r)))
+      : _('none configured');
+  const stagedLines = describeValue(m.staged);
+  fill(
+    byId('status-list'),
+    ...item(
+      _('State'),
+      label(
+        m.state === 'reconciling' ? _('Updating') : _('Idle'),
+        m.state === 'reconciling' ? 'info' : 'neutral',
+        'daemon-state',
+      ),
+    ),
+    ...item(_('Last result'), label(result, resultTone(m.lastResult), 'last-result')),
+    ...item(_('Last update'), h('span', { id: 'last-time' }, ...when)),
+    ...item(_('Roots'), roots),
+    ...item(_('Image store'), h('span', { class: 'bi-mono' }, m.storePath || '—')),
+    ...item(_('Version'), m.version || '—'),
+    // Staged deployment: shown when the service reports one (a newer service's StagedDeployment).
+    ...(stagedLines.length > 0
+      ? item(
+          _('Staged deployment'),
+          h(
+            'ul',
+            { class: 'bi-plain-list', id: 'staged' },
+            ...stagedLines.map(([k, v]) =>
+              h('li', {}, k ? h('span', { class: 'bi-muted' }, `${k}: `) : null, v),
+            ),
+          ),
+        )
+      : []),
+  );
+  const button = byId<HTMLButtonElement>('update-now');
+  button.disabled = block !== null || running;
+  const reason = byId('update-reason');
+  if (block) fill(reason, blockText(block));
+  else if (running) fill(reason, _('An update is running; its progress is shown below.'));
+  else fill(reason);
+  reason.hidden = !block && !running;
+}
