@@ -37,3 +37,16 @@ export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
   if (!el) throw new Error(`bound-images: index.html has no element #${id}`);
   return el as T;
 }
+
+/**
+ * A path or reference that may wrap after each `/` (and `:` or `@` before a tag or digest) instead of
+ * in the middle of a name: the text with <wbr> break opportunities.
+ */
+export function breakable(text: string): DocumentFragment {
+  const frag = document.createDocumentFragment();
+  for (const part of text.split(/(?<=[/:@])/)) {
+    if (frag.childNodes.length > 0) frag.append(document.createElement('wbr'));
+    frag.append(document.createTextNode(part));
+  }
+  return frag;
+}

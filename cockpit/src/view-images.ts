@@ -2,7 +2,7 @@
 // one row per entry and root; a failed or invalid entry carries its error in a row right below it.
 // At a phone's width the rows become stacked cards (labels from data-label).
 import type { BoundImageRow } from './decode.js';
-import { byId, fill, h } from './dom.js';
+import { breakable, byId, fill, h } from './dom.js';
 import { countStates, shortId, sortRows, stateTone } from './format.js';
 import { label } from './view-status.js';
 
@@ -65,9 +65,9 @@ export function renderImages(rows: readonly BoundImageRow[], loadError: string |
           'data-state': r.state,
           'data-reference': r.reference,
         },
-        h('th', { scope: 'row', 'data-label': _('Reference'), class: 'bi-mono bi-wrap' }, name),
-        cell(_('Source file'), h('span', { class: 'bi-mono bi-wrap' }, r.sourceFile)),
-        cell(_('Deployment root'), h('span', { class: 'bi-mono bi-wrap' }, r.root || '—')),
+        h('th', { scope: 'row', 'data-label': _('Reference'), class: 'bi-mono bi-wrap' }, breakable(name)),
+        cell(_('Source file'), h('span', { class: 'bi-mono bi-wrap' }, breakable(r.sourceFile))),
+        cell(_('Deployment root'), h('span', { class: 'bi-mono bi-wrap' }, r.root ? breakable(r.root) : '—')),
         cell(_('State'), label(stateText(r.state), stateTone(r.state))),
         cell(
           _('Image ID'),

@@ -2,7 +2,7 @@
 // current image, images done, pulled and removed images, errors, why GC was skipped — with Cancel
 // while it runs.
 import type { JobView } from './decode.js';
-import { byId, fill, h } from './dom.js';
+import { breakable, byId, fill, h } from './dom.js';
 import { formatTime, percent, resultTone } from './format.js';
 import { label } from './view-status.js';
 
@@ -61,6 +61,7 @@ export function renderJob(job: JobView, cancelError: string | null, cancelBlocke
   bar.setAttribute('aria-valuetext', `${pct}%`);
   bar.classList.toggle('bi-progress--danger', job.state === 'failed');
   bar.classList.toggle('bi-progress--success', job.state === 'success');
+  bar.classList.toggle('bi-progress--warning', job.state === 'cancelled');
   byId('job-progress-fill').style.width = `${pct}%`;
   fill(byId('job-progress-value'), `${pct}%`);
   const counts =
@@ -82,7 +83,12 @@ export function renderJob(job: JobView, cancelError: string | null, cancelBlocke
         'ul',
         { id: 'job-errors', class: 'bi-plain-list bi-errors' },
         ...job.errors.map((e) =>
-          h('li', {}, h('span', { class: 'bi-mono bi-error-subject' }, e.subject), h('span', {}, e.message)),
+          h(
+            'li',
+            {},
+            h('span', { class: 'bi-mono bi-error-subject bi-wrap' }, breakable(e.subject)),
+            h('span', {}, e.message),
+          ),
         ),
       ),
     );

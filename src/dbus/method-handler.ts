@@ -25,12 +25,14 @@ const INTROSPECTABLE = 'org.freedesktop.DBus.Introspectable';
 const PROPERTIES = 'org.freedesktop.DBus.Properties';
 
 export type InventoryTuple = [reference: string, sourceFile: string, state: string, detail: string];
+export type RootInventoryTuple = [root: string, ...InventoryTuple];
 
 /** What the handler needs from the service; it holds no business rules itself. */
 export interface MethodBackend {
   /** Starts or joins a reconcile; returns the job's object path. Throws QueueFullError or a ServiceError. */
   upgrade(options: ReconcileOptions, uid: number): string;
   listBoundImages(): Promise<InventoryTuple[]>;
+  listBoundImagesByRoot(): Promise<RootInventoryTuple[]>;
   /** The state of an exported job: undefined when no such object exists. */
   jobState(id: number): string | undefined;
   /** Cancels a running or waiting job. */
@@ -182,6 +184,11 @@ export function installMethodHandler(bus: dbus.MessageBus, backend: MethodBacken
         return answer(msg, async () => {
           expectSignature(msg, MANAGER_INTERFACE, '');
           return { signature: 'a(ssss)', body: [await backend.listBoundImages()] };
+        });
+      case 'ListBoundImagesByRoot':
+        return answer(msg, async () => {
+          expectSignature(msg, MANAGER_INTERFACE, '');
+          return { signature: 'a(sssss)', body: [await backend.listBoundImagesByRoot()] };
         });
       default:
         return answer(msg, () => {

@@ -13,7 +13,7 @@ import { messageOf } from '../errors.js';
 import { DBusErrorName, ServiceError } from './errors.js';
 import { JobObject } from './job-object.js';
 import { ManagerObject, jobRemovedSignal, type ManagerView } from './manager-object.js';
-import { installMethodHandler, type InventoryTuple } from './method-handler.js';
+import { installMethodHandler, type InventoryTuple, type RootInventoryTuple } from './method-handler.js';
 
 /** The daemon's side of the service: what the manager shows and the two actions it takes. */
 export interface ServiceModel extends ManagerView {
@@ -77,6 +77,10 @@ function tuples(rows: readonly InventoryRow[]): InventoryTuple[] {
   return rows.map((r) => [r.reference, r.sourceFile, r.state, r.detail]);
 }
 
+function rootTuples(rows: readonly InventoryRow[]): RootInventoryTuple[] {
+  return rows.map((r) => [r.root, r.reference, r.sourceFile, r.state, r.detail]);
+}
+
 export class BoundImagesService {
   private readonly jobs = new Map<number, JobObject>();
   private readonly manager: ManagerObject;
@@ -122,16 +126,8 @@ export class BoundImagesService {
     this.detach.push(
       installMethodHandler(this.bus, {
         upgrade: (options, uid) => jobPath(model.upgrade(options, uid).id),
-        listBoundImages: async () => {
-          try {
-            return tuples(await model.listBoundImages());
-          } catch (err) {
-            if (err instanceof SharedResultBusyError) {
-              throw new ServiceError(DBusErrorName.LimitsExceeded, `ListBoundImages: ${err.message}`);
-            }
-            throw new ServiceError(DBusErrorName.Failed, `cannot list the bound images: ${messageOf(err)}`);
-          }
-        },
+        listBoundImages: async () => tuples(await this.inventory()),
+        listBoundImagesByRoot: async () => rootTuples(await this.inventory()),
         jobState: (id) => this.jobs.get(id)?.job.state,
         cancel: (id, uid) => {
           reconciler.cancel(id, uid);
@@ -164,6 +160,18 @@ export class BoundImagesService {
     });
 
     this.detach.push(this.connection.onLost((err) => this.lost(err)));
+  }
+
+  /** The inventory of both List methods; a failure is the caller's Failed error. */
+  private async inventory(): Promise<InventoryRow[]> {
+    try {
+      return await this.opts.model.listBoundImages();
+    } catch (err) {
+      if (err instanceof SharedResultBusyError) {
+        throw new ServiceError(DBusErrorName.LimitsExceeded, `ListBoundImages: ${err.message}`);
+      }
+      throw new ServiceError(DBusErrorName.Failed, `cannot list the bound images: ${messageOf(err)}`);
+    }
   }
 
   private lost(err: Error): void {

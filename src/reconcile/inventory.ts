@@ -1,6 +1,7 @@
-// The inventory behind ListBoundImages: every discovered entry of the configured roots with its
-// state in the store — present (with the image id), missing, failed (last pull error) or invalid
-// (the file's error). Reads the store once; changes nothing.
+// The inventory behind ListBoundImages and ListBoundImagesByRoot: every discovered entry of the
+// configured roots, with the root it was found in and its state in the store — present (with the
+// image id), missing, failed (last pull error) or invalid (the file's error). Reads the store once;
+// changes nothing.
 import type { Job } from './job.js';
 import { discoveryErrorPlace } from './journal.js';
 import { collectWanted, findInStore } from './plan.js';
@@ -9,6 +10,8 @@ import type { RunDeps } from './run.js';
 export type InventoryState = 'present' | 'missing' | 'failed' | 'invalid';
 
 export interface InventoryRow {
+  /** The deployment root the entry was found in (absolute host path). */
+  root: string;
   reference: string;
   sourceFile: string;
   state: InventoryState;
@@ -29,13 +32,15 @@ export async function listInventory(
     const error = lastErrors.get(w.reference);
     const state: InventoryState = image ? 'present' : error ? 'failed' : 'missing';
     const detail = image ? image.id : (error ?? '');
-    for (const s of w.sources) rows.push({ reference: w.reference, sourceFile: s.sourceFile, state, detail });
+    for (const s of w.sources)
+      rows.push({ root: s.root, reference: w.reference, sourceFile: s.sourceFile, state, detail });
   }
   for (const d of discoveries) {
     for (const e of d.errors) {
       // A file as the root sees it (like the bound rows); an entry or the root itself on the host.
       const where = e.file ?? discoveryErrorPlace(e);
       rows.push({
+        root: e.root,
         reference: e.entry ?? '',
         sourceFile: where,
         state: 'invalid',

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { chmod, cp, mkdir, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type ConsoleMessage, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type ConsoleMessage, type Frame, type Page } from 'playwright-core';
 import { makeTempDir, releaseDir } from '../../scripts/harness/cleanup.js';
 import type { PrivateBus } from '../../scripts/harness/dbus-daemon.js';
 import { freePort, run, spawnService, waitUntil } from '../../scripts/harness/proc.js';
@@ -163,4 +163,111 @@ export async function startBrowser(): Promise<Browser> {
       releaseDir(profile);
     },
   };
+}
+
+/** Screenshots of the browser tests: git-ignored, kept after the run for a reader to look at. */
+export const SHOT_DIR = join(REPO, 'test-output', 'cockpit');
+
+/** The page's frame inside Cockpit's shell (`/bound-images` loads it as cockpit1:localhost/bound-images). */
+export async function pageFrame(page: Page): Promise<Frame> {
+  const name = 'cockpit1:localhost/bound-images';
+  await page.waitForSelector(`iframe[name="${name}"]`, { timeout: 30_000 });
+  let frame: Frame | null = null;
+  await waitUntil('the bound-images frame', async () => (frame = page.frame({ name })) !== null, {
+    timeoutMs: 30_000,
+  });
+  if (!frame) throw new Error('no bound-images frame');
+  return frame;
+}
+
+/** Saves a screenshot of the whole browser page as SHOT_DIR/NAME.png; returns its path. */
+export async function shot(page: Page, name: string): Promise<string> {
+  await mkdir(SHOT_DIR, { recursive: true });
+  const path = join(SHOT_DIR, `${name}.png`);
+  await page.screenshot({ path });
+  return path;
+}
+
+/** One sample of the job card, taken by a MutationObserver inside the page. */
+export interface ProgressSample {
+  value: number;
+  phase: string;
+  state: string;
+}
+
+/**
+ * The few browser globals the in-page probes use. The project is type-checked against Node's types
+ * only; a probe reaches these through `globalThis` (it runs in Chromium, where they exist).
+ */
+interface ProbeElement {
+  readonly textContent: string | null;
+  getAttribute(name: string): string | null;
+}
+interface ProbeGlobals {
+  document: { getElementById(id: string): ProbeElement | null };
+  MutationObserver: new (callback: () => void) => {
+    observe(target: ProbeElement, options: Record<string, boolean>): void;
+  };
+  progressSamples: ProgressSample[];
+}
+
+/** Starts recording every change of the job card's progress bar, phase and state. */
+export async function recordProgress(frame: Frame): Promise<void> {
+  await frame.evaluate(() => {
+    const g = globalThis as unknown as ProbeGlobals;
+    const byId = (id: string): ProbeElement | null => g.document.getElementById(id);
+    g.progressSamples = [];
+    const card = byId('job-card');
+    if (!card) throw new Error('the page has no #job-card');
+    new g.MutationObserver(() =>
+      g.progressSamples.push({
+        value: Number(byId('job-progress')?.getAttribute('aria-valuenow') ?? '0'),
+        phase: byId('job-phase')?.textContent ?? '',
+        state: byId('job-state')?.textContent ?? '',
+      }),
+    ).observe(card, { subtree: true, attributes: true, childList: true, characterData: true });
+  });
+}
+
+export function progressSamples(frame: Frame): Promise<ProgressSample[]> {
+  return frame.evaluate(() => (globalThis as unknown as ProbeGlobals).progressSamples);
+}
+
+export interface TableRow {
+  reference: string;
+  state: string;
+  /** The text of every cell: reference, source file, deployment root, state, image id. */
+  cells: string[];
+}
+
+/** The table's entry rows (error rows below them left out). */
+export async function tableRows(frame: Frame): Promise<TableRow[]> {
+  const rows: TableRow[] = [];
+  for (const tr of await frame.locator('#images-body tr.bi-row').all()) {
+    rows.push({
+      reference: (await tr.getAttribute('data-reference')) ?? '',
+      state: (await tr.getAttribute('data-state')) ?? '',
+      cells: (await tr.locator('th, td').allInnerTexts()).map((t) => t.trim()),
+    });
+  }
+  return rows;
+}
+
+/** Waits until the element of `selector` contains `wanted`. */
+export async function waitText(
+  frame: Frame,
+  selector: string,
+  wanted: string,
+  timeout = 60_000,
+): Promise<void> {
+  await frame.locator(selector).filter({ hasText: wanted }).waitFor({ timeout });
+}
+
+/** Waits until the table has exactly `n` entry rows. */
+export async function waitRows(frame: Frame, n: number, timeout = 60_000): Promise<void> {
+  const deadline = Date.now() + timeout;
+  while ((await frame.locator('#images-body tr.bi-row').count()) !== n) {
+    if (Date.now() > deadline) throw new Error(`the table did not reach ${n} rows in ${timeout} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
