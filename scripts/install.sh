@@ -13,6 +13,7 @@
 #   $DBUS_POLICYDIR  /usr/share/dbus-1/system.d/org.bootc.BoundImages.conf
 #   $DBUS_IFACEDIR   /usr/share/dbus-1/interfaces/org.bootc.BoundImages.xml
 #   $POLKIT_ACTIONDIR /usr/share/polkit-1/actions/org.bootc.BoundImages.policy
+#   $COCKPITDIR      /usr/share/cockpit/bound-images/  the Cockpit page (built by npm run build:cockpit)
 #   $SYSCONFDIR      /etc/bound-imaged/config.ini  commented defaults; an existing one is kept
 #   $DOCDIR          /usr/share/doc/bound-imaged/
 #
@@ -37,6 +38,7 @@ DBUS_SERVICEDIR=${DBUS_SERVICEDIR:-$PREFIX/share/dbus-1/system-services}
 DBUS_POLICYDIR=${DBUS_POLICYDIR:-$PREFIX/share/dbus-1/system.d}
 DBUS_IFACEDIR=${DBUS_IFACEDIR:-$PREFIX/share/dbus-1/interfaces}
 POLKIT_ACTIONDIR=${POLKIT_ACTIONDIR:-$PREFIX/share/polkit-1/actions}
+COCKPITDIR=${COCKPITDIR:-$PREFIX/share/cockpit}
 DOCDIR=${DOCDIR:-$PREFIX/share/doc/bound-imaged}
 NODE=${NODE:-/usr/bin/node}
 PODMAN=${PODMAN:-/usr/bin/podman}
@@ -47,7 +49,7 @@ die() {
   exit 1
 }
 
-for var in PREFIX SYSCONFDIR BINDIR PKGLIBDIR UNITDIR PRESETDIR DBUS_SERVICEDIR DBUS_POLICYDIR DBUS_IFACEDIR POLKIT_ACTIONDIR DOCDIR NODE PODMAN; do
+for var in PREFIX SYSCONFDIR BINDIR PKGLIBDIR UNITDIR PRESETDIR DBUS_SERVICEDIR DBUS_POLICYDIR DBUS_IFACEDIR POLKIT_ACTIONDIR COCKPITDIR DOCDIR NODE PODMAN; do
   [[ ${!var} == /* ]] || die "$var must be an absolute path, got '${!var}'"
   [[ ${!var} != *'|'* ]] || die "$var must not contain '|': '${!var}'"
 done
@@ -70,6 +72,9 @@ else
   DAEMON_JS=dist/src/main.js
   CLIENT_JS=dist/src/cli/main.js
 fi
+# The Cockpit page is built by `npm run build` (build:cockpit) in either case.
+[[ -f $SRC/dist/cockpit/bound-images/bound-images.js ]] ||
+  die "$SRC/dist/cockpit/bound-images/bound-images.js is missing: run 'npm run build' first"
 
 # The installed files name the installed paths: rewrite the defaults the sources carry.
 substitute() {
@@ -197,9 +202,17 @@ else
   put 0644 "$SRC/config/config.ini" "$config"
 fi
 
-# 6. Documentation.
+# 6. The Cockpit page: a package of static files, found by Cockpit's bridge under $COCKPITDIR.
+for f in manifest.json index.html bound-images.js bound-images.css; do
+  put 0644 "$SRC/dist/cockpit/bound-images/$f" "$COCKPITDIR/bound-images/$f"
+done
+
+# 7. Documentation.
 for doc in "$SRC"/README.md "$SRC"/docs/*.md; do
   [[ -f $doc ]] && put 0644 "$doc" "$DOCDIR/$(basename "$doc")"
+done
+for image in "$SRC"/docs/images/*.png; do # the pictures the pages show (images/NAME.png)
+  [[ -f $image ]] && put 0644 "$image" "$DOCDIR/images/$(basename "$image")"
 done
 
 echo "install: bound-imaged installed under ${DESTDIR:-/} (PREFIX=$PREFIX, SYSCONFDIR=$SYSCONFDIR)"

@@ -17,6 +17,9 @@ APT_PACKAGES=(
   strace coreutils                   # the fuzz suite proves no file outside a root is opened; stdbuf
   rpm                                # rpmbuild and rpm -qp: npm run package makes and checks the .rpm
   init-system-helpers                # deb-systemd-helper/-invoke: the .deb's scripts, run in nspawn
+  cockpit-ws cockpit-bridge          # the Cockpit page's browser test: cockpit-ws --local-session, the bridge
+  cockpit-system                     # Cockpit's shell (navigation, frames) around the page
+  chromium                           # headless browser for that test (driven by playwright-core)
 )
 
 missing=()

@@ -132,6 +132,7 @@ describe('shipped unit files', () => {
       'GetAll',
       'Introspect',
       'ListBoundImages',
+      'ListBoundImagesByRoot',
       'Upgrade',
     ]);
     // Upgrade only on the manager's interface, Cancel only on the job's; Properties.Set never.
@@ -192,6 +193,9 @@ describe('scripts/install.sh', () => {
       'usr/share/polkit-1/actions/org.bootc.BoundImages.policy',
       'etc/bound-imaged/config.ini',
       'usr/share/doc/bound-imaged/install.md',
+      ...['manifest.json', 'index.html', 'bound-images.js', 'bound-images.css'].map(
+        (f) => `usr/share/cockpit/bound-images/${f}`,
+      ),
     ];
     for (const path of expected) expect(existsSync(join(usr.dir, path)), path).toBe(true);
     for (const bin of ['bound-imaged', 'bound-images']) {
