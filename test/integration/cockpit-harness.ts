@@ -184,6 +184,8 @@ export async function pageFrame(page: Page): Promise<Frame> {
 export async function shot(page: Page, name: string): Promise<string> {
   await mkdir(SHOT_DIR, { recursive: true });
   const path = join(SHOT_DIR, `${name}.png`);
+  // The pointer off the page's controls, so no button shows its hover colour.
+  await page.mouse.move(0, page.viewportSize()?.height ?? 0);
   await page.screenshot({ path });
   return path;
 }
