@@ -16,13 +16,14 @@ export const MANAGER_PATH = '/org/bootc/BoundImages';
 export const MANAGER_IFACE = 'org.bootc.BoundImages';
 export const JOB_IFACE = 'org.bootc.BoundImages.Job';
 const PROPERTIES_IFACE = 'org.freedesktop.DBus.Properties';
-const UNKNOWN_METHOD = 'org.freedesktop.DBus.Error.UnknownMethod';
+/** Answers to ListBoundImagesByRoot from a daemon (or a bus policy) older than the page. */
+const NOT_OFFERED = ['org.freedesktop.DBus.Error.UnknownMethod', 'org.freedesktop.DBus.Error.AccessDenied'];
 
 export interface ClientEvents {
   manager(view: ManagerView): void;
   job(view: JobView): void;
   jobRemoved(path: string, result: string): void;
-  /** The daemon's name got a new owner (it was started, or restarted): everything should be re-read. */
+  /** The daemon's name got a new owner after an earlier one (a restart, e.g. after an idle exit). */
   restarted(): void;
 }
 
@@ -40,7 +41,8 @@ export class BoundImagesClient {
   private manager: Record<string, unknown> = {};
   private jobPath: string | null = null;
   private job: Record<string, unknown> = {};
-  private owner: string | null = null;
+  /** The last owner of the name seen; null before the first. */
+  private lastOwner: string | null = null;
   private byRoot = true;
 
   constructor(private readonly events: ClientEvents) {
@@ -58,9 +60,15 @@ export class BoundImagesClient {
       },
     );
     this.bus.addEventListener('owner', (_event, owner) => {
-      const before = this.owner;
-      this.owner = owner;
-      if (owner && before !== null && owner !== before) this.events.restarted();
+      if (!owner) return;
+      const before = this.lastOwner;
+      this.lastOwner = owner;
+      if (before === null || before === owner) return;
+      // A new process: its job numbers start again, and nothing cached from the old one holds.
+      this.manager = {};
+      this.jobPath = null;
+      this.job = {};
+      this.events.restarted();
     });
   }
 
@@ -82,7 +90,7 @@ export class BoundImagesClient {
         const [rows] = await this.bus.call(MANAGER_PATH, MANAGER_IFACE, 'ListBoundImagesByRoot', []);
         return decodeRows(rows, true);
       } catch (error) {
-        if ((error as { name?: unknown }).name !== UNKNOWN_METHOD) throw error;
+        if (!NOT_OFFERED.includes(String((error as { name?: unknown }).name))) throw error;
         this.byRoot = false;
       }
     }

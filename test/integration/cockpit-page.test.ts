@@ -35,6 +35,7 @@ import {
   startDaemon,
   startSlowProxy,
   upgrade,
+  type DaemonConfig,
   type DaemonProcess,
   type SlowProxy,
 } from './daemon-harness.js';
@@ -45,6 +46,7 @@ interface ComputedStyle {
   getComputedStyle(el: unknown): { display: string; backgroundColor: string };
 }
 
+const INVALID = '#images-body tr.bi-row[data-state="invalid"]';
 const NOT_PRESENT = '#images-body tr.bi-row:not([data-state="present"])';
 const FAST = 4 * 1024 * 1024;
 const SLOW = 40 * 1024;
@@ -58,6 +60,8 @@ let daemon: DaemonProcess;
 let ws: CockpitWs;
 let browser: Browser;
 let root: string;
+let configFile: string;
+let config: DaemonConfig;
 let page: Page;
 let frame: Frame;
 const ref: Record<'app' | 'db' | 'extra' | 'late', string> = { app: '', db: '', extra: '', late: '' };
@@ -83,12 +87,14 @@ beforeAll(async () => {
     { name: 'db.container', image: ref.db },
     { name: 'extra.image', image: ref.extra },
   ]);
-  daemon = await startDaemon(bus, join(dir, 'config.ini'), {
+  configFile = join(dir, 'config.ini');
+  config = {
     storePath: sandbox.podman.storePath,
     podmanSocket: sandbox.podman.socketPath,
     roots: [root],
     stateDirectory: join(dir, 'state'),
-  });
+  };
+  daemon = await startDaemon(bus, configFile, config);
   ws = await startCockpitWs(bus);
   browser = await startBrowser();
 });
@@ -197,6 +203,21 @@ describe('the Bound images page, as root', () => {
     const detail = await text('#images-body tr[data-error-for="broken.image"]');
     expect(detail).toContain('line 3');
     await shot(page, '06-error');
+  });
+
+  it('reads everything again when the service comes back (a restart, an idle exit)', async () => {
+    await daemon.stop();
+    await rm(join(root, BOUND, 'broken.image'));
+    daemon = await startDaemon(bus, configFile, config);
+    // No job ran: the new listing comes from the page noticing the name's new owner.
+    await waitUntil('the invalid row to go', async () => (await frame.locator(INVALID).count()) === 0, {
+      timeoutMs: 30_000,
+    });
+    expect((await tableRows(frame)).map((r) => r.reference).sort()).toEqual([ref.app, ref.db].sort());
+    // The new daemon numbers its jobs from 1 again; the page follows its job, not the old one's.
+    await frame.click('#update-now');
+    await waitFor('#job-title', '#1');
+    await waitFor('#job-state', 'Succeeded');
   });
 
   it('fits a phone: no sideways scrolling, rows stacked, and the keyboard reaches "Update now" first', async () => {
