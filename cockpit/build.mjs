@@ -1,5 +1,6 @@
 // Builds the Cockpit package into dist/cockpit/bound-images/ (npm run build:cockpit): the page's
-// TypeScript bundled by esbuild into one script, beside index.html, manifest.json and the stylesheet.
+// TypeScript bundled by esbuild into one script and style/ into one stylesheet, beside index.html and
+// manifest.json.
 // cockpit.js itself is not bundled: the page loads Cockpit's own from ../base1/ at run time.
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -23,7 +24,18 @@ const result = await build({
   metafile: true,
   logLevel: 'warning',
 });
-for (const f of ['index.html', 'manifest.json', 'bound-images.css'])
-  copyFileSync(join(here, f), join(out, f));
-const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
-console.log(`build:cockpit: ${out} (bound-images.js ${bytes} bytes)`);
+const style = await build({
+  entryPoints: [join(here, 'style', 'index.css')],
+  outfile: join(out, 'bound-images.css'),
+  bundle: true,
+  minify: true,
+  // Cockpit's own fonts: the URLs name them where Cockpit serves them, relative to the page.
+  external: ['*.woff2'],
+  metafile: true,
+  logLevel: 'warning',
+});
+for (const f of ['index.html', 'manifest.json']) copyFileSync(join(here, f), join(out, f));
+const size = (r) => Object.values(r.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
+console.log(
+  `build:cockpit: ${out} (bound-images.js ${size(result)} bytes, bound-images.css ${size(style)} bytes)`,
+);

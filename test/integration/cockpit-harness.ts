@@ -85,6 +85,9 @@ export async function startCockpitWs(bus: PrivateBus, opts: { uid?: number } = {
         XDG_DATA_HOME: dataHome,
         XDG_CONFIG_HOME: join(home, '.config'),
         XDG_RUNTIME_DIR: join(dir, 'run'),
+        // A locale every machine has (cockpit-ws warns about one it cannot load).
+        LANG: 'C.UTF-8',
+        LC_ALL: 'C.UTF-8',
       },
       stdoutFile: join(dir, 'cockpit-ws.out'),
       stderrFile,
