@@ -124,3 +124,42 @@ export function decodeRows(body: unknown, withRoot: boolean): BoundImageRow[] {
   }
   return rows;
 }
+
+/** The manager's StagedDeployment (a{sv}): the deployment ostree has staged and whether its boot is held. */
+export interface StagedView {
+  /** STATEROOT/CHECKSUM.SERIAL */
+  deployment: string;
+  root: string;
+  imagesTotal: number;
+  imagesPresent: number;
+  missing: string[];
+  complete: boolean;
+  /** `held` (by the daemon), `other` (a lock it did not create) or `none`. */
+  lock: string;
+  reason: string;
+  attempts: number;
+  /** µs since the epoch; 0: no retry scheduled. */
+  nextRetry: number;
+}
+
+/** The StagedDeployment property as cockpit.js hands it over ({key: {t, v}}); null when nothing is staged. */
+export function decodeStaged(v: unknown): StagedView | null {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return null;
+  const d: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v as Record<string, unknown>))
+    d[k] = x && typeof x === 'object' && 'v' in x ? (x as { v: unknown }).v : x;
+  const deployment = str(d.Deployment);
+  if (!deployment) return null;
+  return {
+    deployment,
+    root: str(d.Root),
+    imagesTotal: num(d.ImagesTotal),
+    imagesPresent: num(d.ImagesPresent),
+    missing: strings(d.Missing),
+    complete: d.Complete === true,
+    lock: str(d.FinalizationLock),
+    reason: str(d.Reason),
+    attempts: num(d.Attempts),
+    nextRetry: num(d.NextRetry),
+  };
+}

@@ -75,25 +75,3 @@ export function countStates(rows: readonly BoundImageRow[]): Record<string, numb
   for (const r of rows) counts[r.state] = (counts[r.state] ?? 0) + 1;
   return counts;
 }
-
-/**
- * A staged-deployment value as label/value lines: a{sv}-style objects ({key: {t, v}} or plain
- * values) become one line per key; anything else one line.
- */
-export function describeValue(v: unknown): [string, string][] {
-  if (v === undefined || v === null || v === '') return [];
-  if (typeof v !== 'object' || Array.isArray(v)) return [['', plain(v)]];
-  return Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, plain(unwrap(x))]);
-}
-
-function unwrap(x: unknown): unknown {
-  if (x && typeof x === 'object' && 't' in x && 'v' in x) return (x as { v: unknown }).v;
-  return x;
-}
-
-function plain(x: unknown): string {
-  if (typeof x === 'string') return x;
-  if (typeof x === 'number' || typeof x === 'boolean') return String(x);
-  if (Array.isArray(x)) return x.map((e) => plain(unwrap(e))).join(', ');
-  return JSON.stringify(x);
-}

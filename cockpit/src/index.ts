@@ -4,7 +4,7 @@
 // in access.ts; what is shown how, in format.ts.
 import { actionBlock, errorText, isAccessDenied, type ActionBlock } from './access.js';
 import { BoundImagesClient } from './client.js';
-import type { BoundImageRow, JobView, ManagerView } from './decode.js';
+import { decodeStaged, type BoundImageRow, type JobView, type ManagerView } from './decode.js';
 import { byId, fill } from './dom.js';
 import { followShellTheme } from './theme.js';
 import { renderImages } from './view-images.js';
@@ -19,6 +19,10 @@ class Page {
   private manager: ManagerView | null = null;
   private job: JobView | null = null;
   private rows: BoundImageRow[] = [];
+  /** Whether `rows` holds a successful listing (until then the table says "Loading…"). */
+  private listed = false;
+  /** The staged deployment's root (StagedDeployment's Root), marked in the table; empty: none. */
+  private stagedRoot = '';
   private available = true;
   private deniedMessage: string | null = null;
   private cancelError: string | null = null;
@@ -69,9 +73,10 @@ class Page {
   private async relist(): Promise<void> {
     try {
       this.rows = await this.client.listImages();
-      renderImages(this.rows, null);
+      this.listed = true;
+      renderImages(this.rows, null, this.stagedRoot);
     } catch (error) {
-      renderImages(this.rows, errorText(error));
+      renderImages(this.rows, errorText(error), this.stagedRoot);
     }
   }
 
@@ -83,6 +88,11 @@ class Page {
   private onManager(m: ManagerView): void {
     this.manager = m;
     this.renderStatus();
+    const stagedRoot = decodeStaged(m.staged)?.root ?? '';
+    if (stagedRoot !== this.stagedRoot) {
+      this.stagedRoot = stagedRoot;
+      if (this.listed) renderImages(this.rows, null, stagedRoot);
+    }
     // A job started elsewhere (the timer, the command line): follow it.
     if (m.currentJob !== '/' && m.currentJob !== this.client.followedJob) void this.follow(m.currentJob);
   }

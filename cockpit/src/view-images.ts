@@ -36,7 +36,12 @@ function summary(rows: readonly BoundImageRow[]): string {
   return parts.join(', ');
 }
 
-export function renderImages(rows: readonly BoundImageRow[], loadError: string | null): void {
+/** `stagedRoot`: the staged deployment's root, whose rows say so; empty when none is staged. */
+export function renderImages(
+  rows: readonly BoundImageRow[],
+  loadError: string | null,
+  stagedRoot = '',
+): void {
   const body = byId('images-body');
   fill(byId('images-summary'), summary(rows));
   const empty = byId('images-empty');
@@ -67,7 +72,11 @@ export function renderImages(rows: readonly BoundImageRow[], loadError: string |
         },
         h('th', { scope: 'row', 'data-label': _('Reference'), class: 'bi-mono bi-wrap' }, breakable(name)),
         cell(_('Source file'), h('span', { class: 'bi-mono bi-wrap' }, breakable(r.sourceFile))),
-        cell(_('Deployment root'), h('span', { class: 'bi-mono bi-wrap' }, r.root ? breakable(r.root) : '—')),
+        cell(
+          _('Deployment root'),
+          h('span', { class: 'bi-mono bi-wrap' }, r.root ? breakable(r.root) : '—'),
+          r.root && r.root === stagedRoot ? h('span', {}, ' ', label(_('staged'), 'info')) : '',
+        ),
         cell(_('State'), label(stateText(r.state), stateTone(r.state))),
         cell(
           _('Image ID'),

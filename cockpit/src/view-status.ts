@@ -4,7 +4,8 @@
 import type { ActionBlock } from './access.js';
 import type { ManagerView } from './decode.js';
 import { byId, fill, h } from './dom.js';
-import { describeValue, formatRelative, formatTime, resultTone } from './format.js';
+import { formatRelative, formatTime, resultTone } from './format.js';
+import { stagedItem } from './view-staged.js';
 
 const _ = (s: string): string => cockpit.gettext(s);
 
@@ -56,7 +57,6 @@ export function renderStatus(
     m.roots.length > 0
       ? h('ul', { class: 'bi-plain-list' }, ...m.roots.map((r) => h('li', { class: 'bi-mono' }, r)))
       : _('none configured');
-  const stagedLines = describeValue(m.staged);
   fill(
     byId('status-list'),
     ...item(
@@ -72,19 +72,8 @@ export function renderStatus(
     ...item(_('Roots'), roots),
     ...item(_('Image store'), h('span', { class: 'bi-mono' }, m.storePath || '—')),
     ...item(_('Version'), m.version || '—'),
-    // Staged deployment: shown when the service reports one (a newer service's StagedDeployment).
-    ...(stagedLines.length > 0
-      ? item(
-          _('Staged deployment'),
-          h(
-            'ul',
-            { class: 'bi-plain-list', id: 'staged' },
-            ...stagedLines.map(([k, v]) =>
-              h('li', {}, k ? h('span', { class: 'bi-muted' }, `${k}: `) : null, v),
-            ),
-          ),
-        )
-      : []),
+    // The staged deployment, when the service reports one (its StagedDeployment property).
+    ...stagedItem(m.staged, nowMs),
   );
   const button = byId<HTMLButtonElement>('update-now');
   button.disabled = block !== null || running;

@@ -4,10 +4,15 @@
 // test/integration/cockpit-page.test.ts.
 import { describe, expect, it } from 'vitest';
 import { actionBlock, errorText, isAccessDenied } from '../../cockpit/src/access.js';
-import { decodeJob, decodeManager, decodeRows, type BoundImageRow } from '../../cockpit/src/decode.js';
+import {
+  decodeJob,
+  decodeManager,
+  decodeRows,
+  decodeStaged,
+  type BoundImageRow,
+} from '../../cockpit/src/decode.js';
 import {
   countStates,
-  describeValue,
   formatRelative,
   percent,
   resultTone,
@@ -106,6 +111,38 @@ describe('decoding what cockpit.js hands over', () => {
     ]);
     expect(decodeRows(null, true)).toEqual([]);
   });
+
+  it('reads StagedDeployment (a{sv}) key by key; an empty one is nothing staged', () => {
+    const v = (t: string, value: unknown): { t: string; v: unknown } => ({ t, v: value });
+    expect(
+      decodeStaged({
+        Deployment: v('s', 'os/3c2680dd.1'),
+        Root: v('s', '/sysroot/ostree/deploy/os/deploy/3c2680dd.1'),
+        ImagesTotal: v('u', 2),
+        ImagesPresent: v('u', 1),
+        Missing: v('as', ['quay.io/example/app:2']),
+        Complete: v('b', false),
+        FinalizationLock: v('s', 'held'),
+        Reason: v('s', '1 of 2 bound images missing: quay.io/example/app:2'),
+        Attempts: v('u', 2),
+        NextRetry: v('t', 1795739323422000),
+      }),
+    ).toEqual({
+      deployment: 'os/3c2680dd.1',
+      root: '/sysroot/ostree/deploy/os/deploy/3c2680dd.1',
+      imagesTotal: 2,
+      imagesPresent: 1,
+      missing: ['quay.io/example/app:2'],
+      complete: false,
+      lock: 'held',
+      reason: '1 of 2 bound images missing: quay.io/example/app:2',
+      attempts: 2,
+      nextRetry: 1795739323422000,
+    });
+    expect(decodeStaged({})).toBeNull();
+    expect(decodeStaged(undefined)).toBeNull();
+    expect(decodeStaged(['os/x.0'])).toBeNull();
+  });
 });
 
 describe('how the page shows things', () => {
@@ -152,14 +189,5 @@ describe('how the page shows things', () => {
     const rows = [row('/b', 'a', 'present'), row('/a', 'z', 'present'), row('/b', 'x', 'invalid')];
     expect(sortRows(rows).map((r) => `${r.root} ${r.reference}`)).toEqual(['/b x', '/a z', '/b a']);
     expect(countStates(rows)).toEqual({ present: 2, invalid: 1 });
-  });
-
-  it('lists a staged-deployment value key by key, whatever its D-Bus shape', () => {
-    expect(describeValue(undefined)).toEqual([]);
-    expect(describeValue({ root: { t: 's', v: '/ostree/deploy/x.0' }, held: { t: 'b', v: true } })).toEqual([
-      ['root', '/ostree/deploy/x.0'],
-      ['held', 'true'],
-    ]);
-    expect(describeValue(['/ostree/deploy/x.0', 3])).toEqual([['', '/ostree/deploy/x.0, 3']]);
   });
 });
