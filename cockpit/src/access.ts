@@ -42,12 +42,23 @@ export function isAccessDenied(error: unknown): boolean {
   return e.name === ACCESS_DENIED || e.problem === 'access-denied';
 }
 
-/** The text of an error from cockpit.js (its message, else its problem code, else its string). */
+/** Cockpit's problem codes that reach the page, in words. */
+const PROBLEMS: Record<string, string> = {
+  'not-found': 'org.bootc.BoundImages is not on the system bus',
+  'access-denied': 'not permitted',
+  disconnected: 'the connection to the host was lost',
+  terminated: 'the session ended',
+  timeout: 'no answer in time',
+};
+
+/** The text of an error from cockpit.js: its D-Bus message, else its problem code in words. */
 export function errorText(error: unknown): string {
   if (error && typeof error === 'object') {
     const e = error as { message?: unknown; problem?: unknown };
+    const problem = typeof e.problem === 'string' ? e.problem : '';
+    if (problem && PROBLEMS[problem]) return PROBLEMS[problem];
     if (typeof e.message === 'string' && e.message) return e.message;
-    if (typeof e.problem === 'string' && e.problem) return e.problem;
+    if (problem) return problem;
   }
   return String(error);
 }

@@ -62,9 +62,9 @@ class Page {
       this.setPageError(null);
     } catch (error) {
       this.available = false;
-      this.setPageError(`${blockText({ kind: 'unavailable' })} ${errorText(error)}`);
+      this.setPageError(`${blockText({ kind: 'unavailable' })} (${errorText(error)})`);
       this.renderStatus();
-      renderImages([], errorText(error));
+      renderImages([], _('the service is not available.'));
       return;
     }
     await this.relist();
@@ -162,21 +162,7 @@ class Page {
 
   private renderStatus(): void {
     if (!this.manager) {
-      renderStatus(
-        {
-          state: '',
-          lastResult: '',
-          lastReconcileTime: 0,
-          roots: [],
-          storePath: '',
-          version: '',
-          currentJob: '/',
-          staged: undefined,
-        },
-        this.block,
-        false,
-        Date.now(),
-      );
+      renderStatus(null, this.block, false, Date.now());
       return;
     }
     const running = this.starting || this.job?.state === 'running' || this.manager.state === 'reconciling';

@@ -32,12 +32,29 @@ export function blockText(block: ActionBlock): string {
   }
 }
 
+/** The status list (empty while the manager is unknown) and the state of "Update now". */
 export function renderStatus(
-  m: ManagerView,
+  m: ManagerView | null,
   block: ActionBlock | null,
   running: boolean,
   nowMs: number,
 ): void {
+  renderButton(block, running);
+  if (m) fillStatus(m, nowMs);
+  else fill(byId('status-list'));
+}
+
+function renderButton(block: ActionBlock | null, running: boolean): void {
+  const button = byId<HTMLButtonElement>('update-now');
+  button.disabled = block !== null || running;
+  const reason = byId('update-reason');
+  if (block) fill(reason, blockText(block));
+  else if (running) fill(reason, _('An update is running; its progress is shown below.'));
+  else fill(reason);
+  reason.hidden = !block && !running;
+}
+
+function fillStatus(m: ManagerView, nowMs: number): void {
   const result = m.lastResult || _('none yet');
   const when = m.lastReconcileTime
     ? [
@@ -75,11 +92,4 @@ export function renderStatus(
     // The staged deployment, when the service reports one (its StagedDeployment property).
     ...stagedItem(m.staged, nowMs),
   );
-  const button = byId<HTMLButtonElement>('update-now');
-  button.disabled = block !== null || running;
-  const reason = byId('update-reason');
-  if (block) fill(reason, blockText(block));
-  else if (running) fill(reason, _('An update is running; its progress is shown below.'));
-  else fill(reason);
-  reason.hidden = !block && !running;
 }

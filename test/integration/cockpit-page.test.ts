@@ -4,8 +4,9 @@
 // headless Chromium through playwright-core. The page lists the bound images, "Update now" runs a
 // reconcile followed live to success, a reconcile started elsewhere (as the timer does) shows up and
 // its GC takes an unbound image out of the table, Cancel stops a pull, a broken file is an error entry,
-// the page fits a phone's width and works from the keyboard, and a session without administrative
-// access sees "Update now" disabled with the reason. Screenshots of every step: test-output/cockpit/.
+// the page re-reads after a daemon restart, fits a phone's width, works from the keyboard, follows the
+// dark style; a session without administrative access sees "Update now" disabled with the reason, and
+// a bus without the daemon is said to be so. Screenshots of every step: test-output/cockpit/.
 import { rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Frame, Page } from 'playwright-core';
@@ -280,5 +281,32 @@ describe('the Bound images page, without administrative access', () => {
     await shot(p, '08-no-admin');
     await p.close();
     expect(browser.problems).toEqual([]);
+  });
+});
+
+describe('the Bound images page, without the service on the bus', () => {
+  let emptyBus: PrivateBus | undefined;
+  let emptyWs: CockpitWs | undefined;
+
+  afterAll(async () => {
+    await emptyWs?.stop();
+    await emptyBus?.stop();
+  });
+
+  it('says the service is not available and offers no update', async () => {
+    emptyBus = await startPrivateBus();
+    emptyWs = await startCockpitWs(emptyBus);
+    const p = await browser.newPage({ width: 1280, height: 1000 });
+    const problems = browser.problems.length;
+    await p.goto(`${emptyWs.url}/bound-images`);
+    const f = await pageFrame(p);
+    await f.locator('#page-error:not([hidden])').waitFor({ timeout: 30_000 });
+    expect(await f.locator('#page-error').innerText()).toContain('not available');
+    await f.locator('#update-now:disabled').waitFor();
+    expect(await f.locator('#update-reason').innerText()).toContain('not available');
+    expect(await f.locator('#images-empty').innerText()).toContain('cannot be listed');
+    await shot(p, '10-unavailable');
+    await p.close();
+    expect(browser.problems.slice(problems)).toEqual([]);
   });
 });

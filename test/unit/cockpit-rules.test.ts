@@ -55,9 +55,12 @@ describe('who may press "Update now"', () => {
     expect(isAccessDenied(null)).toBe(false);
   });
 
-  it("takes an error's text from its message, else its problem code", () => {
-    expect(errorText({ name: 'x', message: 'the reason' })).toBe('the reason');
-    expect(errorText({ problem: 'not-found', message: '' })).toBe('not-found');
+  it("takes an error's text from its D-Bus message, or says Cockpit's problem code in words", () => {
+    expect(errorText({ name: 'x', problem: null, message: 'the reason' })).toBe('the reason');
+    expect(errorText({ name: null, problem: 'not-found', message: 'Not found' })).toBe(
+      'org.bootc.BoundImages is not on the system bus',
+    );
+    expect(errorText({ problem: 'some-new-code', message: '' })).toBe('some-new-code');
     expect(errorText('plain')).toBe('plain');
   });
 });
