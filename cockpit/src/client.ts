@@ -23,8 +23,12 @@ export interface ClientEvents {
   manager(view: ManagerView): void;
   job(view: JobView): void;
   jobRemoved(path: string, result: string): void;
-  /** The daemon's name got a new owner after an earlier one (a restart, e.g. after an idle exit). */
-  restarted(): void;
+  /**
+   * The daemon's name got an owner: `first` for the first one this page sees (the service was
+   * there, or came up), else a new process after an earlier one (a restart, or a start on demand
+   * after an idle exit) — its job numbers start again, and nothing cached from the old one holds.
+   */
+  ownerChanged(first: boolean): void;
 }
 
 /** {name: {t, v}} as cockpit.js hands over a{sv}, to {name: v}. */
@@ -37,7 +41,9 @@ export function unwrapVariants(dict: unknown): Record<string, unknown> {
 }
 
 export class BoundImagesClient {
-  private readonly bus: cockpit.DBusClient;
+  private bus: cockpit.DBusClient;
+  /** Whether `bus` was closed by the bridge (the name was absent and not activatable): reopen it. */
+  private closed = false;
   private manager: Record<string, unknown> = {};
   private jobPath: string | null = null;
   private job: Record<string, unknown> = {};
@@ -46,35 +52,65 @@ export class BoundImagesClient {
   private byRoot = true;
 
   constructor(private readonly events: ClientEvents) {
+    this.bus = this.open();
+    // A channel the bridge closed sees no owner any more; the bus itself says when the name appears.
+    cockpit.dbus('org.freedesktop.DBus', { bus: 'system' }).subscribe(
+      {
+        path: '/org/freedesktop/DBus',
+        interface: 'org.freedesktop.DBus',
+        member: 'NameOwnerChanged',
+        arg0: BUS_NAME,
+      },
+      (_p, _i, _s, args) => {
+        if (this.closed && typeof args[2] === 'string' && args[2] !== '') this.events.ownerChanged(true);
+      },
+    );
+  }
+
+  /** The channel to the daemon's name, opened again when the bridge closed it. */
+  private get channel(): cockpit.DBusClient {
+    if (this.closed) {
+      this.closed = false;
+      this.bus = this.open();
+    }
+    return this.bus;
+  }
+
+  private open(): cockpit.DBusClient {
     // superuser 'try': in a session with administrative access the calls go out as root.
-    this.bus = cockpit.dbus(BUS_NAME, { bus: 'system', superuser: 'try' });
-    this.bus.subscribe(
+    const bus = cockpit.dbus(BUS_NAME, { bus: 'system', superuser: 'try' });
+    bus.subscribe(
       { path_namespace: MANAGER_PATH, interface: PROPERTIES_IFACE, member: 'PropertiesChanged' },
       (path, _iface, _signal, args) => this.propertiesChanged(path, args),
     );
-    this.bus.subscribe(
+    bus.subscribe(
       { path: MANAGER_PATH, interface: MANAGER_IFACE, member: 'JobRemoved' },
       (_p, _i, _s, args) => {
         const [job, result] = args;
         if (typeof job === 'string') this.events.jobRemoved(job, typeof result === 'string' ? result : '');
       },
     );
-    this.bus.addEventListener('owner', (_event, owner) => {
+    bus.addEventListener('owner', (_event, owner) => {
       if (!owner) return;
       const before = this.lastOwner;
       this.lastOwner = owner;
-      if (before === null || before === owner) return;
-      // A new process: its job numbers start again, and nothing cached from the old one holds.
-      this.manager = {};
-      this.jobPath = null;
-      this.job = {};
-      this.events.restarted();
+      if (before === owner) return;
+      if (before !== null) {
+        this.manager = {};
+        this.jobPath = null;
+        this.job = {};
+      }
+      this.events.ownerChanged(before === null);
     });
+    bus.addEventListener('close', () => {
+      if (this.bus === bus) this.closed = true;
+    });
+    return bus;
   }
 
   /** Reads the manager's properties (this starts the daemon when it is D-Bus activated). */
   async readManager(): Promise<ManagerView> {
-    const [all] = await this.bus.call(MANAGER_PATH, PROPERTIES_IFACE, 'GetAll', [MANAGER_IFACE], {
+    const [all] = await this.channel.call(MANAGER_PATH, PROPERTIES_IFACE, 'GetAll', [MANAGER_IFACE], {
       type: 's',
     });
     this.manager = { ...this.manager, ...unwrapVariants(all) };
@@ -87,26 +123,26 @@ export class BoundImagesClient {
   async listImages(): Promise<BoundImageRow[]> {
     if (this.byRoot) {
       try {
-        const [rows] = await this.bus.call(MANAGER_PATH, MANAGER_IFACE, 'ListBoundImagesByRoot', []);
+        const [rows] = await this.channel.call(MANAGER_PATH, MANAGER_IFACE, 'ListBoundImagesByRoot', []);
         return decodeRows(rows, true);
       } catch (error) {
         if (!NOT_OFFERED.includes(String((error as { name?: unknown }).name))) throw error;
         this.byRoot = false;
       }
     }
-    const [rows] = await this.bus.call(MANAGER_PATH, MANAGER_IFACE, 'ListBoundImages', []);
+    const [rows] = await this.channel.call(MANAGER_PATH, MANAGER_IFACE, 'ListBoundImages', []);
     return decodeRows(rows, false);
   }
 
   /** Upgrade with the daemon's defaults; returns the job path (a running one, by single flight). */
   async upgrade(): Promise<string> {
-    const [job] = await this.bus.call(MANAGER_PATH, MANAGER_IFACE, 'Upgrade', [{}], { type: 'a{sv}' });
+    const [job] = await this.channel.call(MANAGER_PATH, MANAGER_IFACE, 'Upgrade', [{}], { type: 'a{sv}' });
     if (typeof job !== 'string') throw new Error(`Upgrade answered ${JSON.stringify(job)}`);
     return job;
   }
 
   async cancel(path: string): Promise<void> {
-    await this.bus.call(path, JOB_IFACE, 'Cancel', []);
+    await this.channel.call(path, JOB_IFACE, 'Cancel', []);
   }
 
   /** Follows one job: its PropertiesChanged from now on, after one GetAll of it. */
@@ -115,7 +151,7 @@ export class BoundImagesClient {
     this.jobPath = path;
     this.job = {};
     try {
-      const [all] = await this.bus.call(path, PROPERTIES_IFACE, 'GetAll', [JOB_IFACE], { type: 's' });
+      const [all] = await this.channel.call(path, PROPERTIES_IFACE, 'GetAll', [JOB_IFACE], { type: 's' });
       if (this.jobPath !== path) return;
       // A change that arrived while GetAll was under way is newer than GetAll's answer.
       this.job = { ...unwrapVariants(all), ...this.job };

@@ -54,7 +54,7 @@ declare namespace cockpit {
       options?: CallOptions,
     ): Promise<unknown[]>;
     subscribe(
-      match: { path?: string; path_namespace?: string; interface?: string; member?: string },
+      match: { path?: string; path_namespace?: string; interface?: string; member?: string; arg0?: string },
       handler: SignalHandler,
       rule?: boolean,
     ): Subscription;

@@ -37,7 +37,10 @@ class Page {
       manager: (m) => this.onManager(m),
       job: (j) => this.onJob(j),
       jobRemoved: (path) => this.onJobRemoved(path),
-      restarted: () => void this.load(),
+      // A restarted service is read again; a first owner only if the page found no service before.
+      ownerChanged: (first) => {
+        if (!first || !this.available) void this.load();
+      },
     });
     this.permission.addEventListener('changed', () => this.renderStatus());
     byId('update-now').addEventListener('click', () => void this.updateNow());

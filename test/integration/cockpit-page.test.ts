@@ -287,13 +287,15 @@ describe('the Bound images page, without administrative access', () => {
 describe('the Bound images page, without the service on the bus', () => {
   let emptyBus: PrivateBus | undefined;
   let emptyWs: CockpitWs | undefined;
+  let lateDaemon: DaemonProcess | undefined;
 
   afterAll(async () => {
+    await lateDaemon?.stop();
     await emptyWs?.stop();
     await emptyBus?.stop();
   });
 
-  it('says the service is not available and offers no update', async () => {
+  it('says the service is not available, offers no update, and comes alive when it appears', async () => {
     emptyBus = await startPrivateBus();
     emptyWs = await startCockpitWs(emptyBus);
     const p = await browser.newPage({ width: 1280, height: 1000 });
@@ -306,6 +308,14 @@ describe('the Bound images page, without the service on the bus', () => {
     expect(await f.locator('#update-reason').innerText()).toContain('not available');
     expect(await f.locator('#images-empty').innerText()).toContain('cannot be listed');
     await shot(p, '10-unavailable');
+    // The service comes up (installed, or activated by another client): the page notices by itself.
+    lateDaemon = await startDaemon(emptyBus, join(makeTempDir('cockpit-late'), 'config.ini'), {
+      ...config,
+      stateDirectory: makeTempDir('cockpit-late-state'),
+    });
+    await f.locator('#images-body tr.bi-row').first().waitFor({ timeout: 30_000 });
+    expect(await f.locator('#page-error').isHidden()).toBe(true);
+    expect(await f.locator('#update-now').isEnabled()).toBe(true);
     await p.close();
     expect(browser.problems.slice(problems)).toEqual([]);
   });
