@@ -126,6 +126,8 @@ export interface Browser {
 
 /** Headless Debian Chromium, a fresh profile, background networking off (the machine is offline). */
 export async function startBrowser(): Promise<Browser> {
+  if (!existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} not found (Debian package chromium): run scripts/setup.sh`);
   const profile = makeTempDir('chromium');
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
