@@ -200,6 +200,10 @@ export interface ProgressSample {
   value: number;
   phase: string;
   state: string;
+  /** The "Current image" value ('' when the page shows none). */
+  current: string;
+  /** Whether Cancel was offered. */
+  cancel: boolean;
 }
 
 /**
@@ -208,6 +212,7 @@ export interface ProgressSample {
  */
 interface ProbeElement {
   readonly textContent: string | null;
+  readonly hidden: boolean;
   getAttribute(name: string): string | null;
 }
 interface ProbeGlobals {
@@ -218,7 +223,7 @@ interface ProbeGlobals {
   progressSamples: ProgressSample[];
 }
 
-/** Starts recording every change of the job card's progress bar, phase and state. */
+/** Starts recording every change of the job card: progress bar, phase, state, current image, Cancel. */
 export async function recordProgress(frame: Frame): Promise<void> {
   await frame.evaluate(() => {
     const g = globalThis as unknown as ProbeGlobals;
@@ -231,6 +236,8 @@ export async function recordProgress(frame: Frame): Promise<void> {
         value: Number(byId('job-progress')?.getAttribute('aria-valuenow') ?? '0'),
         phase: byId('job-phase')?.textContent ?? '',
         state: byId('job-state')?.textContent ?? '',
+        current: byId('job-current')?.textContent ?? '',
+        cancel: byId('job-cancel')?.hidden === false,
       }),
     ).observe(card, { subtree: true, attributes: true, childList: true, characterData: true });
   });
