@@ -31,6 +31,8 @@ import {
 } from './cockpit-harness.js';
 import {
   ensureBuilt,
+  getProperty,
+  JOB_IFACE,
   makeRoot,
   NOBODY,
   startDaemon,
@@ -218,10 +220,18 @@ describe('the Bound images page, as root', () => {
       timeoutMs: 30_000,
     });
     expect((await tableRows(frame)).map((r) => r.reference).sort()).toEqual([ref.app, ref.db].sort());
-    // The new daemon numbers its jobs from 1 again; the page follows its job, not the old one's.
+    // The page follows the new daemon's job (whatever its number), not the old one's.
+    const before = await text('#job-title');
     await frame.click('#update-now');
-    await waitFor('#job-title', '#1');
+    await waitUntil('a new job followed', async () => (await text('#job-title')) !== before, {
+      timeoutMs: 30_000,
+    });
+    const job = /#(\d+)/.exec(await text('#job-title'))?.[1];
+    expect(job).toBeDefined();
     await waitFor('#job-state', 'Succeeded');
+    expect(await getProperty(bus, `/org/bootc/BoundImages/job/${job}`, JOB_IFACE, 'State')).toBe(
+      's "success"',
+    );
   });
 
   it('fits a phone: no sideways scrolling, rows stacked, and the keyboard reaches "Update now" first', async () => {
