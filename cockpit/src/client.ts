@@ -26,7 +26,7 @@ export interface ClientEvents {
   /**
    * The daemon's name got an owner: `first` for the first one this page sees (the service was
    * there, or came up), else a new process after an earlier one (a restart, or a start on demand
-   * after an idle exit) — its job numbers start again, and nothing cached from the old one holds.
+   * after an idle exit) — nothing cached from the old one holds (a job path may name another job).
    */
   ownerChanged(first: boolean): void;
 }
