@@ -104,7 +104,10 @@ class Page {
     const before = this.job;
     this.job = j;
     if (j.state !== 'running') this.cancelError = null;
+    const cancelFocused = document.activeElement?.id === 'job-cancel';
     this.renderStatus();
+    // Cancel disappears when the job ends: keep the keyboard focus in the card.
+    if (cancelFocused && j.state !== 'running') byId('job-title').focus();
     // Each image pulled or removed changes the table: list it again, once per burst.
     const moved = `${j.path} ${j.pulled.length} ${j.removed.length}`;
     if (before && moved !== this.listedFor && (j.pulled.length > 0 || j.removed.length > 0))
@@ -134,6 +137,8 @@ class Page {
     try {
       const path = await this.client.upgrade();
       await this.follow(path);
+      // The pressed button is now disabled: keyboard focus goes to the update it started.
+      byId('job-title').focus();
     } catch (error) {
       if (isAccessDenied(error)) this.deniedMessage = errorText(error);
       else this.setPageError(cockpit.format(_('The update could not be started: $0'), errorText(error)));

@@ -200,6 +200,8 @@ describe('the Bound images page, as root', () => {
     await frame.locator('#update-now').focus();
     await page.keyboard.press('Enter');
     await waitFor('#job-state', 'Failed');
+    // The pressed button is disabled while the update runs: the focus moved to the update's title.
+    expect(await frame.locator(':focus').getAttribute('id')).toBe('job-title');
     expect(await text('#job-errors')).toContain('broken.image');
     expect(await text('#last-result')).toMatch(/^failed/);
     await frame.waitForSelector('#images-body tr[data-state="invalid"]');
