@@ -72,9 +72,14 @@ else
   DAEMON_JS=dist/src/main.js
   CLIENT_JS=dist/src/cli/main.js
 fi
-# The Cockpit page is built by `npm run build` (build:cockpit) in either case.
-[[ -f $SRC/dist/cockpit/bound-images/bound-images.js ]] ||
-  die "$SRC/dist/cockpit/bound-images/bound-images.js is missing: run 'npm run build' first"
+# The built Cockpit page (`npm run build` runs build:cockpit): COCKPIT_PAGE, else a cockpit/ beside
+# the bundle (a source tarball carries it there), else the checkout's dist/.
+COCKPIT_PAGE=${COCKPIT_PAGE:-}
+if [[ -z $COCKPIT_PAGE && -n $BUNDLE && -d $BUNDLE/../cockpit/bound-images ]]; then
+  COCKPIT_PAGE=$(cd "$BUNDLE/../cockpit/bound-images" && pwd)
+fi
+COCKPIT_PAGE=${COCKPIT_PAGE:-$SRC/dist/cockpit/bound-images}
+[[ -f $COCKPIT_PAGE/bound-images.js ]] || die "$COCKPIT_PAGE/bound-images.js is missing: run 'npm run build' first"
 
 # The installed files name the installed paths: rewrite the defaults the sources carry.
 substitute() {
@@ -204,7 +209,7 @@ fi
 
 # 6. The Cockpit page: a package of static files, found by Cockpit's bridge under $COCKPITDIR.
 for f in manifest.json index.html bound-images.js bound-images.css; do
-  put 0644 "$SRC/dist/cockpit/bound-images/$f" "$COCKPITDIR/bound-images/$f"
+  put 0644 "$COCKPIT_PAGE/$f" "$COCKPITDIR/bound-images/$f"
 done
 
 # 7. Documentation.

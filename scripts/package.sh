@@ -127,6 +127,7 @@ build_rpm() {
   rm -rf "$tree/build"
   mkdir -p "$tree/build"
   cp -a "$OUT/bundle" "$tree/build/bundle"
+  cp -a "$SRC/dist/cockpit" "$tree/build/cockpit" # the built Cockpit page, found beside the bundle
   tar -C "$top" --owner=0 --group=0 -czf "$top/SOURCES/bound-imaged-$VERSION.tar.gz" "bound-imaged-$VERSION"
   cp "$top/SOURCES/bound-imaged-$VERSION.tar.gz" "$OUT/packages/"
   rm -rf "$tree"
