@@ -4,19 +4,27 @@
 import {
   absolutePath,
   absolutePathList,
+  absolutePaths,
   boolean,
   decimal,
   integer,
   type Checked,
   type Rule,
 } from './rules.js';
+import { OSTREE_AUTH_FILES } from '../store/auth.js';
 
 export interface Config {
   /** The file read, null when defaults only. */
   file: string | null;
   storage: { path: string; podmanSocket: string };
   discovery: { roots: string[] };
-  pull: { concurrency: number; retries: number; retryDelayMs: number; timeoutMs: number; authFile: string };
+  pull: {
+    concurrency: number;
+    retries: number;
+    retryDelayMs: number;
+    timeoutMs: number;
+    authFiles: string[];
+  };
   gc: { enabled: boolean };
   daemon: { stateDirectory: string; keepJobs: number; idleExitMs: number };
 }
@@ -76,8 +84,9 @@ export const KEY_SPECS: readonly KeySpec[] = [
   spec({
     section: 'discovery',
     key: 'roots',
-    default: '/ /ostree/deploy/*/deploy/*',
-    description: 'Deployment roots whose usr/lib/bootc/bound-images.d is read; only directories count.',
+    default: '/ /ostree/deploy/*/deploy/* /sysroot/state/deploy/*',
+    description:
+      'Deployment roots whose usr/lib/bootc/bound-images.d is read and whose origin file names a host image GC keeps; only directories count.',
     rule: absolutePathList,
     set: (c, v) => (c.discovery.roots = v),
   }),
@@ -116,11 +125,11 @@ export const KEY_SPECS: readonly KeySpec[] = [
   spec({
     section: 'pull',
     key: 'auth-file',
-    default: '/etc/ostree/auth.json',
+    default: OSTREE_AUTH_FILES.join(' '),
     description:
-      'Registry credentials (containers-auth.json) for images whose Quadlet file sets no AuthFile=.',
-    rule: absolutePath,
-    set: (c, v) => (c.pull.authFile = v),
+      'Registry credentials (containers-auth.json) for images whose Quadlet file sets no AuthFile=: the first of these files that exists (none: anonymous).',
+    rule: absolutePaths,
+    set: (c, v) => (c.pull.authFiles = v),
   }),
   spec({
     section: 'gc',
@@ -183,7 +192,7 @@ export function defaultConfig(): Config {
     file: null,
     storage: { path: '', podmanSocket: '' },
     discovery: { roots: [] },
-    pull: { concurrency: 0, retries: 0, retryDelayMs: 0, timeoutMs: 0, authFile: '' },
+    pull: { concurrency: 0, retries: 0, retryDelayMs: 0, timeoutMs: 0, authFiles: [] },
     gc: { enabled: false },
     daemon: { stateDirectory: '', keepJobs: 0, idleExitMs: 0 },
   };

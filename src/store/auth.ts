@@ -6,6 +6,8 @@
 // registry-1.docker.io are one registry. Credential helpers (`credHelpers`) are not run.
 // Secrecy: a password or token is held in a non-enumerable property, no error message names one, and
 // each is handed to the credential guard (systemd/held-secrets.ts), which masks it in every log line.
+// The global pull secret is the first existing file of a search list (`findGlobalAuthFile()`): by
+// default ostree-ext's, so the daemon uses the file `bootc upgrade` uses for the host image.
 import { readFile } from 'node:fs/promises';
 import { inspect } from 'node:util';
 import { errnoCode, isRecord } from '../errors.js';
@@ -143,8 +145,8 @@ export function parseAuthFile(file: string, text: string): AuthFile {
 }
 
 /**
- * Reads an auth file. With `optional`, a file that does not exist means "no credentials" (bootc's
- * rule for the global /etc/ostree/auth.json); any other failure, and a malformed file, is an error.
+ * Reads one auth file. With `optional`, a file that does not exist means "no credentials"; without,
+ * it is an error (an image's `AuthFile=`). Any other failure, and a malformed file, is an error.
  */
 export async function loadAuthFile(path: string, opts: { optional: boolean }): Promise<AuthFile> {
   let text: string;
@@ -159,6 +161,37 @@ export async function loadAuthFile(path: string, opts: { optional: boolean }): P
     );
   }
   return parseAuthFile(path, text);
+}
+
+/**
+ * Where ostree-ext (bootc's `ostree_ext::globals::get_global_authfile()`, as root) looks for the
+ * global pull secret, in its order: runtime, then persistent, then the one baked into the image.
+ */
+export const OSTREE_AUTH_FILES: readonly string[] = [
+  '/run/ostree/auth.json',
+  '/etc/ostree/auth.json',
+  '/usr/lib/ostree/auth.json',
+];
+
+/**
+ * The first of `candidates` that exists, read as an auth file: a path that does not exist (ENOENT,
+ * or ENOTDIR for a file where a directory should be) is passed over, as ostree-ext does; any other
+ * failure and a malformed file are errors, not a reason to try the next one (a secret that cannot be
+ * read must not silently turn into anonymous pulls). None existing: no credentials.
+ */
+export async function findGlobalAuthFile(candidates: readonly string[]): Promise<AuthFile> {
+  for (const path of candidates) {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') continue;
+      throw new AuthFileError(path, `cannot be read (${code ?? String(e)})`);
+    }
+    return parseAuthFile(path, text);
+  }
+  return { path: candidates.join(', '), entries: new Map() };
 }
 
 /** The credential for `reference`: the most specific matching key wins; undefined when none. */
