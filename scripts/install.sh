@@ -5,7 +5,8 @@
 #   $PKGLIBDIR       /usr/lib/bound-imaged/{package.json,dist/src,node_modules}  the built daemon and
 #                    client with their production dependencies only (native modules as built here);
 #                    with BUNDLE=DIR instead the self-contained tree of `npm run bundle` (bound-imaged.js,
-#                    bound-images.js, chunk-*.js, native/*.node: no node_modules)
+#                    bound-images.js, chunk-*.js, native/*.node: no node_modules); in both cases
+#                    /usr/lib/bound-imaged/podman-store-service  the Podman unit's ExecStart
 #   $BINDIR          /usr/bin/bound-imaged, /usr/bin/bound-images                 small exec wrappers
 #   $UNITDIR         /usr/lib/systemd/system/bound-imaged*.{service,socket,timer}
 #   $PRESETDIR       /usr/lib/systemd/system-preset/80-bound-imaged.preset  what `systemctl preset` enables
@@ -88,6 +89,7 @@ substitute() {
     -e "s|/usr/bin/podman|$PODMAN|g" \
     -e "s|/etc/bound-imaged/|$SYSCONFDIR/bound-imaged/|g" \
     -e "s|/usr/share/doc/bound-imaged|$DOCDIR|g" \
+    -e "s|/usr/lib/bound-imaged/|$PKGLIBDIR/|g" \
     "$1"
 }
 
@@ -184,7 +186,8 @@ fi
 wrapper bound-imaged "$DAEMON_JS" 'bound-imaged: the daemon of org.bootc.BoundImages'
 wrapper bound-images "$CLIENT_JS" 'bound-images: the client of org.bootc.BoundImages'
 
-# 3. systemd units (nothing enabled here).
+# 3. systemd units (nothing enabled here), and the Podman unit's ExecStart helper.
+put_substituted 0755 "$SRC/systemd/podman-store-service.sh" "$PKGLIBDIR/podman-store-service"
 for unit in "$SRC"/systemd/*.service "$SRC"/systemd/*.socket "$SRC"/systemd/*.timer; do
   put_substituted 0644 "$unit" "$UNITDIR/$(basename "$unit")"
 done

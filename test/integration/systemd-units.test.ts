@@ -80,7 +80,12 @@ describe('shipped unit files', () => {
   it('the Podman service serves the bootc store from the socket and exits when idle', () => {
     const service = unit('bound-imaged-podman.service');
     const exec = value(service, 'Service', 'ExecStart') ?? '';
+    // The helper makes the store writable in the unit's own mount namespace, then runs Podman.
+    expect(value(service, 'Service', 'PrivateMounts')).toBe('yes');
+    expect(value(service, 'Service', 'ReadOnlyPaths')).toBe('-/sysroot');
     expect(exec.split(/\s+/)).toEqual([
+      '/usr/lib/bound-imaged/podman-store-service',
+      defaultConfig().storage.path,
       '/usr/bin/podman',
       `--root=${defaultConfig().storage.path}`,
       '--runroot=/run/bound-imaged/podman',
@@ -186,6 +191,7 @@ describe('scripts/install.sh', () => {
       'usr/lib/bound-imaged/package.json',
       'usr/lib/bound-imaged/dist/src/main.js',
       'usr/lib/bound-imaged/dist/src/cli/main.js',
+      'usr/lib/bound-imaged/podman-store-service',
       ...UNITS.map((u) => `usr/lib/systemd/system/${u}`),
       'usr/share/dbus-1/system-services/org.bootc.BoundImages.service',
       'usr/share/dbus-1/system.d/org.bootc.BoundImages.conf',
@@ -198,8 +204,12 @@ describe('scripts/install.sh', () => {
       ),
     ];
     for (const path of expected) expect(existsSync(join(usr.dir, path)), path).toBe(true);
-    for (const bin of ['bound-imaged', 'bound-images']) {
-      expect(statSync(join(usr.dir, 'usr/bin', bin)).mode & 0o111, bin).toBe(0o111);
+    for (const bin of [
+      'usr/bin/bound-imaged',
+      'usr/bin/bound-images',
+      'usr/lib/bound-imaged/podman-store-service',
+    ]) {
+      expect(statSync(join(usr.dir, bin)).mode & 0o111, bin).toBe(0o111);
     }
     expect(readFileSync(join(usr.dir, 'etc/bound-imaged/config.ini'), 'utf8')).toBe(
       readFileSync(join(ROOT, 'config/config.ini'), 'utf8'),
@@ -245,6 +255,12 @@ describe('scripts/install.sh', () => {
         'utf8',
       );
       expect(reconcile).toContain('ExecStart=/usr/local/bin/bound-images upgrade');
+      const podman = readFileSync(
+        join(local.dir, 'usr/local/lib/systemd/system/bound-imaged-podman.service'),
+        'utf8',
+      );
+      expect(podman).toContain('ExecStart=/usr/local/lib/bound-imaged/podman-store-service ');
+      expect(existsSync(join(local.dir, 'usr/local/lib/bound-imaged/podman-store-service'))).toBe(true);
       expect(readFileSync(join(local.dir, 'usr/local/bin/bound-images'), 'utf8')).toContain(
         '/usr/local/lib/bound-imaged/dist/src/cli/main.js',
       );
