@@ -156,7 +156,7 @@ describe("planGc: a deployment's host image is never removed", () => {
   const OS = 'quay.io/example/os';
   const stored: StoreEntry[] = [
     { id: 'os', names: [`${OS}:42`], digests: [`${OS}@${DIGEST}`] },
-    { id: 'os-old', names: [], digests: [`${OS}@${OTHER_DIGEST}`] },
+    { id: 'os-old', names: [`${OS}:41`], digests: [`${OS}@${OTHER_DIGEST}`] },
     { id: 'hub', names: ['docker.io/library/fedora:latest'], digests: [] },
     { id: 'app', names: [APP], digests: [] },
   ];
@@ -174,9 +174,9 @@ describe("planGc: a deployment's host image is never removed", () => {
     expect(removed([{ image: 'fedora' }])).toEqual(['os', 'os-old']);
   });
 
-  it('a tag that moved on: the manifest digest (composefs origins record it) keeps the older image', () => {
+  it('the manifest digest a composefs origin records keeps the image under another tag', () => {
     expect(removed([{ image: `${OS}:42`, manifestDigest: OTHER_DIGEST }])).toEqual(['hub']);
-    // Without the digest the untagged older image is not known to be a host image.
+    // Without the digest an image listed under another tag is not known to be the host image.
     expect(removed([{ image: `${OS}:42` }])).toContain('os-old');
   });
 
