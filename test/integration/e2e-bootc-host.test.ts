@@ -303,6 +303,15 @@ describe('bound-imaged on a simulated bootc host (nspawn, default configuration)
     // The store and what Podman mounts inside it (its overlay driver binds STORE/overlay), nothing else.
     expect(rw).toContain(PHYSICAL_STORE);
     expect(rw.filter((p) => p !== PHYSICAL_STORE && !p?.startsWith(`${PHYSICAL_STORE}/`))).toEqual([]);
+    // For docs/install.md: the live exposure of the Podman unit (not a hardening target).
+    const security = await machine.exec(
+      ['systemd-analyze', 'security', '--no-pager', 'bound-imaged-podman.service'],
+      {
+        env: { SYSTEMD_COLORS: '0' },
+      },
+    );
+    findings.podmanExposure =
+      /Overall exposure level for \S+: (.*)$/m.exec(security.stdout)?.[1] ?? security.stderr;
     // The daemon reaches the store only through the socket: for it, the store is read-only.
     const daemon = await show('bound-imaged.service', 'MainPID');
     const fromDaemon = await machine.exec([
