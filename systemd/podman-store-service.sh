@@ -1,7 +1,7 @@
 #!/bin/sh
 # The ExecStart of bound-imaged-podman.service (installed as /usr/lib/bound-imaged/podman-store-service):
-# makes the bound image store writable for this service alone, then runs the command given (Podman's
-# API service on that store).
+# makes the bound image store writable for this service alone, points Podman at it with a state of
+# its own, then runs the Podman command given (its API service).
 #
 # On a bootc host /usr/lib/bootc/storage is a link to /sysroot/ostree/bootc/storage (composefs backend:
 # on to /sysroot/composefs/bootc/storage), and ostree mounts /sysroot read-only; bootc itself writes
@@ -10,17 +10,32 @@
 # read-write bind mount of itself: /sysroot, the deployments and the ostree repository stay read-only
 # for Podman too, and nothing changes in the host's mount namespace.
 #
-# usage: podman-store-service STORE COMMAND [ARG]...
+# Podman also keeps a database (of containers, pods and volumes: none here) in a "static dir", by
+# default STORE/libpod when the store is given with --root, and records in it the root and runroot of
+# the Podman that created it; a Podman on the same store with other values is refused ("database
+# configuration mismatch"). bootc's Podman uses --root=/run/bootc/storage --runroot=/proc/self/fd/3.
+# So the store is given here in a storage.conf of its own (which also keeps the host's additional
+# image stores out), and this service's database lives in its runtime directory: neither Podman
+# refuses the other's store.
+#
+# usage: podman-store-service STORE PODMAN [ARG]...   (RUNTIME_DIRECTORY: default /run/bound-imaged/podman)
 set -eu
 
 say() { echo "podman-store-service: $*" >&2; }
 
 if [ "$#" -lt 2 ]; then
-  say "usage: podman-store-service STORE COMMAND [ARG]..."
+  say "usage: podman-store-service STORE PODMAN [ARG]..."
   exit 2
 fi
 STORE=$1
 shift
+RUN=${RUNTIME_DIRECTORY:-/run/bound-imaged/podman}
+case "$STORE$RUN" in
+*'"'* | *'\'*)
+  say "the store and runtime paths must not contain '\"' or '\\'"
+  exit 2
+  ;;
+esac
 
 # Never touch the host's mounts: a mount namespace of our own is required (the unit's PrivateMounts=yes).
 if [ "$(readlink /proc/self/ns/mnt)" = "$(readlink /proc/1/ns/mnt)" ]; then
@@ -56,6 +71,33 @@ fi
 if [ -d "$real" ] && ! writable "$real"; then
   rw_bind "$real"
   say "made $real writable in this service's mount namespace only"
+fi
+
+mkdir -p -- "$RUN/libpod"
+cat >"$RUN/storage.conf" <<END
+# Written by podman-store-service: the bound image store, and no other.
+[storage]
+driver = "overlay"
+graphroot = "$STORE"
+runroot = "$RUN"
+END
+cat >"$RUN/containers.conf" <<END
+# Written by podman-store-service: this service's own Podman state, out of the store.
+[engine]
+static_dir = "$RUN/libpod"
+tmp_dir = "$RUN/libpod/tmp"
+volume_path = "$RUN/libpod/volumes"
+END
+export CONTAINERS_STORAGE_CONF="$RUN/storage.conf"
+# Podman 4.4 and later lay CONTAINERS_CONF_OVERRIDE over the system's containers.conf; older ones know
+# only CONTAINERS_CONF, which replaces it.
+version=$("$1" --version | sed -n 's/^podman version \([0-9]*\)\.\([0-9]*\).*/\1 \2/p')
+major=${version% *}
+minor=${version#* }
+if [ -n "$version" ] && { [ "$major" -lt 4 ] || { [ "$major" -eq 4 ] && [ "$minor" -lt 4 ]; }; }; then
+  export CONTAINERS_CONF="$RUN/containers.conf"
+else
+  export CONTAINERS_CONF_OVERRIDE="$RUN/containers.conf"
 fi
 
 exec "$@"

@@ -9,8 +9,10 @@
 //  - the pull secret only in `/usr/lib/ostree/auth.json` (baked into the image), for a loopback
 //    registry behind htpasswd;
 //  1. the layout is what it claims to be (read-only /sysroot, two deployments, no config key set);
-//  2. the store is created and written by bound-imaged-podman.service alone: the host image of the
-//     rollback deployment is put in it (as bootc's unified storage does) with a stale image beside it;
+//  2. bootc's Podman (run as bootc runs it: private namespace, /sysroot read-write, its own --root and
+//     --runroot) creates the store and pulls the rollback deployment's host image into it, as unified
+//     storage does; our Podman service then shares that store (each with its own Podman database)
+//     and pulls a stale image beside it;
 //  3. `systemctl start bound-imaged-reconcile.service` (what the timer starts) pulls every image every
 //     deployment binds, with the secret from /usr/lib/ostree; GC removes the stale image and keeps the
 //     host image; ListBoundImages says present for all;
@@ -18,7 +20,7 @@
 //     (no mount of ours in its namespace); in the Podman service's namespace only the store is
 //     writable (not /sysroot, the deployments, the repo); the daemon cannot write the store;
 //  5. once its deployment is undeployed, the old host image is no longer kept: the next reconcile
-//     removes it.
+//     removes it; bootc's Podman still reads the store.
 // Teardown (also when a step fails): the container is shut down and nothing of it stays mounted.
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -78,6 +80,32 @@ async function storeTags(): Promise<string[]> {
   ]);
   const list = JSON.parse(out) as { RepoTags?: string[] | null }[];
   return list.flatMap((i) => i.RepoTags ?? []).sort();
+}
+
+/**
+ * Podman as bootc runs it on its store (crates/lib/src/podstorage.rs): in a private mount namespace
+ * with /sysroot read-write, the store bound at /run/bootc/storage, `--root /run/bootc/storage
+ * --runroot /proc/self/fd/3`, fd 3 being /run/bootc/storage opened before the bind.
+ */
+function bootcPodman(args: string[]): Promise<string> {
+  return machine.check(
+    [
+      'unshare',
+      '-m',
+      '--',
+      'sh',
+      '-euc',
+      `mkdir -p /run/bootc/storage
+       exec 3</run/bootc/storage
+       mount -o remount,bind,rw /sysroot
+       mkdir -p ${PHYSICAL_STORE}
+       mount --bind ${PHYSICAL_STORE} /run/bootc/storage
+       exec podman --root /run/bootc/storage --runroot /proc/self/fd/3 "$@"`,
+      'bootc-podman',
+      ...args,
+    ],
+    { timeoutMs: 120_000 },
+  );
 }
 
 /** A deployment tree: a kernel (ostree wants one) and the bound images, Quadlet files + links. */
@@ -207,24 +235,25 @@ describe('bound-imaged on a simulated bootc host (nspawn, default configuration)
     expect((await machine.exec(['test', '-e', '/run/ostree/auth.json'])).code).not.toBe(0);
   });
 
-  it('2. bound-imaged-podman.service creates and writes the store in /sysroot: the host image goes in', async () => {
-    // As bootc's unified storage leaves it: the rollback deployment's host image in the store, and
-    // a stale image no deployment wants. Pulled through our Podman service (the store's only writer).
+  it('2. bootc puts the host image in the store its own way; our Podman service shares the store', async () => {
+    // As bootc's unified storage leaves it: the rollback deployment's host image in the store, pulled
+    // by bootc's Podman (which also creates the store and keeps its Podman database in it).
+    await bootcPodman(['pull', '-q', '--creds', `${CREDS.user}:${CREDS.password}`, hostOld.reference]);
+    expect((await machine.exec(['test', '-d', PHYSICAL_STORE])).code).toBe(0);
+    // A stale image no deployment wants, pulled through our Podman service.
     await machine.check(['systemctl', 'start', 'bound-imaged-podman.socket']);
-    for (const img of [hostOld, stale]) {
-      await machine.check(
-        [
-          'podman',
-          '--url',
-          `unix://${PODMAN_SOCKET}`,
-          'pull',
-          '--creds',
-          `${CREDS.user}:${CREDS.password}`,
-          img.reference,
-        ],
-        { timeoutMs: 120_000 },
-      );
-    }
+    await machine.check(
+      [
+        'podman',
+        '--url',
+        `unix://${PODMAN_SOCKET}`,
+        'pull',
+        '--creds',
+        `${CREDS.user}:${CREDS.password}`,
+        stale.reference,
+      ],
+      { timeoutMs: 120_000 },
+    );
     expect(await storeTags()).toEqual([hostOld.reference, stale.reference].sort());
     const said = await machine.check([
       'journalctl',
@@ -234,10 +263,14 @@ describe('bound-imaged on a simulated bootc host (nspawn, default configuration)
       '-u',
       'bound-imaged-podman.service',
     ]);
-    expect(said).toContain(`podman-store-service: created the store ${PHYSICAL_STORE}`);
     expect(said).toContain(
       `podman-store-service: made ${PHYSICAL_STORE} writable in this service's mount namespace only`,
     );
+    // Each Podman keeps its own database: ours in the runtime directory, bootc's in the store.
+    expect((await machine.exec(['test', '-f', '/run/bound-imaged/podman/libpod/bolt_state.db'])).code).toBe(
+      0,
+    );
+    expect(await bootcPodman(['images', '--format', '{{.Repository}}:{{.Tag}}'])).toContain(stale.reference);
   });
 
   it('3. the timer-driven reconcile pulls every bound image with the baked-in secret; GC keeps the host image', async () => {
@@ -340,6 +373,9 @@ describe('bound-imaged on a simulated bootc host (nspawn, default configuration)
     await machine.check(['systemctl', 'start', 'bound-imaged-reconcile.service'], { timeoutMs: 300_000 });
     expect(await show('bound-imaged-reconcile.service', 'Result')).toBe('success');
     expect(await storeTags()).toEqual([app.reference, db.reference].sort());
+    // bootc's Podman still uses the store our service wrote.
+    const bootcSees = await bootcPodman(['images', '--format', '{{.Repository}}:{{.Tag}}']);
+    expect(bootcSees.trim().split('\n').sort()).toEqual([app.reference, db.reference].sort());
   });
 
   it('teardown stops the container and leaves no mount behind', async () => {

@@ -87,8 +87,6 @@ describe('shipped unit files', () => {
       '/usr/lib/bound-imaged/podman-store-service',
       defaultConfig().storage.path,
       '/usr/bin/podman',
-      `--root=${defaultConfig().storage.path}`,
-      '--runroot=/run/bound-imaged/podman',
       'system',
       'service',
       '--time=60',
