@@ -69,7 +69,8 @@ export const KEY_SPECS: readonly KeySpec[] = [
     section: 'storage',
     key: 'path',
     default: '/usr/lib/bootc/storage',
-    description: 'The bootc-owned image store that receives the bound images (the graphroot of the Podman service).',
+    description:
+      'The bootc-owned image store that receives the bound images (the graphroot of the Podman service).',
     rule: absolutePath,
     set: (c, v) => (c.storage.path = v),
   }),
