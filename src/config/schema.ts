@@ -11,7 +11,6 @@ import {
   type Checked,
   type Rule,
 } from './rules.js';
-import { OSTREE_AUTH_FILES } from '../store/auth.js';
 
 export interface Config {
   /** The file read, null when defaults only. */
@@ -63,6 +62,17 @@ function spec<T>(fields: {
 }
 
 const SECONDS_TO_MS = 1000;
+
+/**
+ * Where ostree-ext (bootc's `ostree_ext::globals::get_global_authfile()`, as root) looks for the
+ * global pull secret, in its order: runtime, then persistent, then the one baked into the image. The
+ * default of `[pull] auth-file`, searched by store/auth.ts findGlobalAuthFile().
+ */
+export const OSTREE_AUTH_FILES: readonly string[] = [
+  '/run/ostree/auth.json',
+  '/etc/ostree/auth.json',
+  '/usr/lib/ostree/auth.json',
+];
 
 export const KEY_SPECS: readonly KeySpec[] = [
   spec({

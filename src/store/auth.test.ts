@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { defaultConfig, OSTREE_AUTH_FILES } from '../config/schema.js';
 import {
   AuthFileError,
   credentialFor,
   findGlobalAuthFile,
   loadAuthFile,
   normalizeAuthKey,
-  OSTREE_AUTH_FILES,
   parseAuthFile,
   registryAuthConfig,
   splitReference,
@@ -240,6 +240,8 @@ describe('findGlobalAuthFile: the global pull secret is the first file of the li
       '/etc/ostree/auth.json',
       '/usr/lib/ostree/auth.json',
     ]);
+    // ... and the daemon's rule when [pull] auth-file is not set.
+    expect(defaultConfig().pull.authFiles).toEqual(OSTREE_AUTH_FILES);
   });
 
   it('none existing: no credentials (anonymous pulls), and the result names the paths searched', async () => {

@@ -7,7 +7,8 @@
 // Secrecy: a password or token is held in a non-enumerable property, no error message names one, and
 // each is handed to the credential guard (systemd/held-secrets.ts), which masks it in every log line.
 // The global pull secret is the first existing file of a search list (`findGlobalAuthFile()`): by
-// default ostree-ext's, so the daemon uses the file `bootc upgrade` uses for the host image.
+// default ostree-ext's (`[pull] auth-file`, config/schema.ts OSTREE_AUTH_FILES), so the daemon uses the
+// file `bootc upgrade` uses for the host image.
 import { readFile } from 'node:fs/promises';
 import { inspect } from 'node:util';
 import { errnoCode, isRecord } from '../errors.js';
@@ -162,16 +163,6 @@ export async function loadAuthFile(path: string, opts: { optional: boolean }): P
   }
   return parseAuthFile(path, text);
 }
-
-/**
- * Where ostree-ext (bootc's `ostree_ext::globals::get_global_authfile()`, as root) looks for the
- * global pull secret, in its order: runtime, then persistent, then the one baked into the image.
- */
-export const OSTREE_AUTH_FILES: readonly string[] = [
-  '/run/ostree/auth.json',
-  '/etc/ostree/auth.json',
-  '/usr/lib/ostree/auth.json',
-];
 
 /**
  * The first of `candidates` that exists, read as an auth file: a path that does not exist (ENOENT,
