@@ -22,6 +22,14 @@
 //  5. once its deployment is undeployed, the old host image is no longer kept: the next reconcile
 //     removes it; bootc's Podman still reads the store.
 // Teardown (also when a step fails): the container is shut down and nothing of it stays mounted.
+//
+// What Debian 12's ostree (2022.7) does in nspawn, on a physical root bound in at /sysroot: `admin
+// init-fs`, `admin os-init`, `commit` and `admin deploy --sysroot=/sysroot --origin-file=…` all work
+// (a kernel in usr/lib/modules/VER is required; deploy writes BLS entries under /sysroot/boot and
+// marks each deployment directory immutable); `admin status` shows a container origin as "<unknown
+// origin type>"; `admin deploy --stage` fails ("Not currently booted into an OSTree system": staging
+// needs a booted deployment and ostree-finalize-staged), so there is no staged deployment here, only
+// the default and the rollback one; `admin undeploy` works from a private namespace.
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir, reapStrays, releaseDir } from '../../scripts/harness/cleanup.js';
