@@ -20,6 +20,7 @@ APT_PACKAGES=(
   cockpit-ws cockpit-bridge          # the Cockpit page's browser test: cockpit-ws --local-session, the bridge
   cockpit-system                     # Cockpit's shell (navigation, frames) around the page
   chromium                           # headless browser for that test (driven by playwright-core)
+  ostree e2fsprogs curl              # real deployments for the bootc host e2e (chattr); the Podman socket
 )
 
 missing=()
