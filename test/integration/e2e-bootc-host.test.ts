@@ -15,7 +15,8 @@
 //     and pulls a stale image beside it;
 //  3. `systemctl start bound-imaged-reconcile.service` (what the timer starts) pulls every image every
 //     deployment binds, with the secret from /usr/lib/ostree; GC removes the stale image and keeps the
-//     host image; ListBoundImages says present for all;
+//     host images (ostree origins beside the deployments, and a composefs state directory's origin
+//     under /sysroot/state/deploy); ListBoundImages says present for all;
 //  4. nothing outside the store became writable: /sysroot and the store are read-only for the host
 //     (no mount of ours in its namespace); in the Podman service's namespace only the store is
 //     writable (not /sysroot, the deployments, the repo); the daemon cannot write the store;
@@ -49,6 +50,11 @@ const PHYSICAL_STORE = '/sysroot/ostree/bootc/storage';
 const PODMAN_SOCKET = '/run/bound-imaged/podman.sock';
 const BUS = ['org.bootc.BoundImages', '/org/bootc/BoundImages', 'org.bootc.BoundImages'];
 const CREDS = { user: 'fleet', password: 'Baked-1n-the-image' };
+// A composefs-backend deployment's state directory beside the ostree ones (a real host has one
+// backend; both layouts here show that the default roots cover each).
+const COMPOSEFS_ID = 'e2e0'.repeat(32);
+const COMPOSEFS_STATE = `/sysroot/state/deploy/${COMPOSEFS_ID}`;
+let composefsImage: MadeImage;
 
 let registry: Registry;
 let app: MadeImage;
@@ -151,13 +157,14 @@ beforeAll(async () => {
   const t0 = Date.now();
   reapStrays();
   registry = await startRegistry({ htpasswd: CREDS });
-  [app, db, hostOld, hostNew, stale] = (await makeImages(registry, [
+  [app, db, hostOld, hostNew, stale, composefsImage] = (await makeImages(registry, [
     { name: 'app', layers: 2, size: 4096 },
     { name: 'db', size: 2048 },
     { name: 'os', tag: '1', size: 1024 },
     { name: 'os', tag: '2', size: 1024 },
     { name: 'stale', size: 512 },
-  ])) as [MadeImage, MadeImage, MadeImage, MadeImage, MadeImage];
+    { name: 'cfs-os', size: 768 },
+  ])) as [MadeImage, MadeImage, MadeImage, MadeImage, MadeImage, MadeImage];
   pkg = await stagePackage();
   sysrootDir = makeTempDir('sysroot');
   machine = await bootNspawn({
@@ -199,6 +206,13 @@ beforeAll(async () => {
   findings.status = status.trim();
   deployments = [...status.matchAll(/default ([0-9a-f]{64}\.\d+)/g)].map(
     (m) => `/ostree/deploy/default/deploy/${m[1]}`,
+  );
+  // The composefs layout, as bootc's write_composefs_state() leaves it: etc/, a var link, the origin.
+  await sh(
+    `mkdir -p ${COMPOSEFS_STATE}/etc /sysroot/state/os/default/var
+     ln -s ../../os/default/var ${COMPOSEFS_STATE}/var
+     printf '[origin]\\ncontainer-image-reference=ostree-unverified-image:docker://%s\\n\\n[boot]\\nboot_type=bls\\n\\n[image]\\nmanifest_digest=%s\\n' \
+       '${composefsImage.reference}' '${composefsImage.digest}' > ${COMPOSEFS_STATE}/${COMPOSEFS_ID}.origin`,
   );
   // ostree marks deployment directories immutable; cleared so a killed run's temp dir can be reaped.
   await sh('chattr -i /sysroot/ostree/deploy/default/deploy/*.[0-9]');
@@ -246,7 +260,9 @@ describe('bound-imaged on a simulated bootc host (nspawn, default configuration)
   it('2. bootc puts the host image in the store its own way; our Podman service shares the store', async () => {
     // As bootc's unified storage leaves it: the rollback deployment's host image in the store, pulled
     // by bootc's Podman (which also creates the store and keeps its Podman database in it).
-    await bootcPodman(['pull', '-q', '--creds', `${CREDS.user}:${CREDS.password}`, hostOld.reference]);
+    for (const img of [hostOld, composefsImage]) {
+      await bootcPodman(['pull', '-q', '--creds', `${CREDS.user}:${CREDS.password}`, img.reference]);
+    }
     expect((await machine.exec(['test', '-d', PHYSICAL_STORE])).code).toBe(0);
     // A stale image no deployment wants, pulled through our Podman service.
     await machine.check(['systemctl', 'start', 'bound-imaged-podman.socket']);
@@ -262,7 +278,7 @@ describe('bound-imaged on a simulated bootc host (nspawn, default configuration)
       ],
       { timeoutMs: 120_000 },
     );
-    expect(await storeTags()).toEqual([hostOld.reference, stale.reference].sort());
+    expect(await storeTags()).toEqual([hostOld.reference, composefsImage.reference, stale.reference].sort());
     const said = await machine.check([
       'journalctl',
       '--no-pager',
@@ -287,7 +303,7 @@ describe('bound-imaged on a simulated bootc host (nspawn, default configuration)
     timings.reconcile = Date.now() - t;
     expect(await show('bound-imaged-reconcile.service', 'Result')).toBe('success');
     const tags = await storeTags();
-    expect(tags).toEqual([app.reference, db.reference, hostOld.reference].sort());
+    expect(tags).toEqual([app.reference, db.reference, hostOld.reference, composefsImage.reference].sort());
     expect(tags).not.toContain(stale.reference);
 
     // The default roots, and what they expanded to in this reconcile: both deployments.
@@ -303,7 +319,9 @@ describe('bound-imaged on a simulated bootc host (nspawn, default configuration)
       'bound-imaged.service',
       `MESSAGE_ID=${MessageId.ReconcileStarted}`,
     ]);
-    expect(started.trim().split('\n').at(-1)?.split(' ').sort()).toEqual(['/', ...deployments].sort());
+    expect(started.trim().split('\n').at(-1)?.split(' ').sort()).toEqual(
+      ['/', ...deployments, COMPOSEFS_STATE].sort(),
+    );
     const list = (await busJson(['call', ...BUS, 'ListBoundImages'])) as [string[][]];
     const rows = list[0].map((r) => `${r[0]} ${r[2]}`);
     expect(new Set(rows)).toEqual(new Set([`${app.reference} present`, `${db.reference} present`]));
@@ -380,10 +398,11 @@ describe('bound-imaged on a simulated bootc host (nspawn, default configuration)
     expect((await machine.check(['findmnt', '-no', 'OPTIONS', '/sysroot'])).split(',')[0]).toBe('ro');
     await machine.check(['systemctl', 'start', 'bound-imaged-reconcile.service'], { timeoutMs: 300_000 });
     expect(await show('bound-imaged-reconcile.service', 'Result')).toBe('success');
-    expect(await storeTags()).toEqual([app.reference, db.reference].sort());
+    const kept = [app.reference, db.reference, composefsImage.reference].sort();
+    expect(await storeTags()).toEqual(kept);
     // bootc's Podman still uses the store our service wrote.
     const bootcSees = await bootcPodman(['images', '--format', '{{.Repository}}:{{.Tag}}']);
-    expect(bootcSees.trim().split('\n').sort()).toEqual([app.reference, db.reference].sort());
+    expect(bootcSees.trim().split('\n').sort()).toEqual(kept);
   });
 
   it('teardown stops the container and leaves no mount behind', async () => {
