@@ -14,9 +14,9 @@
 # default STORE/libpod when the store is given with --root, and records in it the root and runroot of
 # the Podman that created it; a Podman on the same store with other values is refused ("database
 # configuration mismatch"). bootc's Podman uses --root=/run/bootc/storage --runroot=/proc/self/fd/3.
-# So the store is given here in a storage.conf of its own (which also keeps the host's additional
-# image stores out), and this service's database lives in its runtime directory: neither Podman
-# refuses the other's store.
+# So the store is given here as the graphroot of a storage.conf of its own (the system's, with store,
+# runroot and additional image stores replaced), and this service's database lives in its runtime
+# directory: neither Podman refuses the other's store.
 #
 # usage: podman-store-service STORE PODMAN [ARG]...   (RUNTIME_DIRECTORY: default /run/bound-imaged/podman)
 set -eu
@@ -31,8 +31,8 @@ STORE=$1
 shift
 RUN=${RUNTIME_DIRECTORY:-/run/bound-imaged/podman}
 case "$STORE$RUN" in
-*'"'* | *'\'*)
-  say "the store and runtime paths must not contain '\"' or '\\'"
+*'"'* | *'\'* | *'|'* | *'&'*)
+  say "the store and runtime paths must not contain '\"', '\\', '|' or '&'"
   exit 2
   ;;
 esac
@@ -74,13 +74,29 @@ if [ -d "$real" ] && ! writable "$real"; then
 fi
 
 mkdir -p -- "$RUN/libpod"
-cat >"$RUN/storage.conf" <<END
-# Written by podman-store-service: the bound image store, and no other.
-[storage]
-driver = "overlay"
-graphroot = "$STORE"
-runroot = "$RUN"
-END
+# The system's storage.conf (the driver and its options, as bootc's Podman sees them) with, in its
+# [storage] table, the store as graphroot, our runroot, and no additional image stores.
+system=""
+for f in /etc/containers/storage.conf /usr/share/containers/storage.conf; do
+  if [ -f "$f" ]; then
+    system=$f
+    break
+  fi
+done
+{
+  echo "# Written by podman-store-service from ${system:-built-in defaults}: the store as graphroot."
+  if [ -n "$system" ] && grep -q '^[[:space:]]*\[storage\][[:space:]]*$' "$system"; then
+    awk -v store="$STORE" -v run="$RUN" '
+      skip { if ($0 ~ /\]/) skip = 0; next }
+      /^[ \t]*\[storage\][ \t]*$/ { print; print "graphroot = \"" store "\""; print "runroot = \"" run "\""; next }
+      /^[ \t]*additionalimagestores[ \t]*=/ { if ($0 !~ /\]/) skip = 1; next }
+      /^[ \t]*(graphroot|runroot|rootless_storage_path)[ \t]*=/ { next }
+      { print }
+    ' "$system"
+  else
+    printf '[storage]\ndriver = "overlay"\ngraphroot = "%s"\nrunroot = "%s"\n' "$STORE" "$RUN"
+  fi
+} >"$RUN/storage.conf"
 cat >"$RUN/containers.conf" <<END
 # Written by podman-store-service: this service's own Podman state, out of the store.
 [engine]

@@ -181,6 +181,8 @@ beforeAll(async () => {
     `mkdir -p /etc/containers/registries.conf.d /usr/lib/ostree
      printf '[[registry]]\\nlocation = "%s"\\ninsecure = true\\n' '${registry.host}' \
        > /etc/containers/registries.conf.d/50-bound-imaged-e2e.conf
+     printf '[storage]\\ndriver = "overlay"\\nrunroot = "/run/containers/storage"\\ngraphroot = "/var/lib/containers/storage"\\n\\n[storage.options.overlay]\\nmountopt = "nodev"\\n' \
+       > /etc/containers/storage.conf
      rm -f /etc/ostree/auth.json /run/ostree/auth.json
      cat > /usr/lib/ostree/auth.json
      chmod 0600 /usr/lib/ostree/auth.json`,
@@ -290,6 +292,12 @@ describe('bound-imaged on a simulated bootc host (nspawn, default configuration)
     expect(said).toContain(
       `podman-store-service: made ${PHYSICAL_STORE} writable in this service's mount namespace only`,
     );
+    // The system's storage.conf, with the store as graphroot and our runroot, is what our Podman reads.
+    const conf = await machine.check(['cat', '/run/bound-imaged/podman/storage.conf']);
+    expect(conf).toContain(`graphroot = "${STORE}"`);
+    expect(conf).toContain('runroot = "/run/bound-imaged/podman"');
+    expect(conf).toContain('mountopt = "nodev"');
+    expect(conf).not.toContain('/var/lib/containers/storage');
     // Each Podman keeps its own database: ours in the runtime directory, bootc's in the store.
     expect((await machine.exec(['test', '-f', '/run/bound-imaged/podman/libpod/bolt_state.db'])).code).toBe(
       0,
