@@ -325,6 +325,36 @@ describe('in a booted systemd (nspawn)', () => {
     expect(active.stdout.trim().split('\n')).toEqual(['inactive', 'inactive']);
   });
 
+  it("podman-store-service refuses to change mounts in the host's mount namespace", async () => {
+    // Run outside the unit (no PrivateMounts=): the container's own namespace, PID 1's.
+    const r = await machine.exec([
+      '/usr/lib/bound-imaged/podman-store-service',
+      '/usr/lib/bootc/storage',
+      '/bin/echo',
+      'started',
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain("refusing to change mounts in the host's mount namespace");
+    // Under unshare -m (a namespace of its own) it goes on and runs the command.
+    const own = await machine.exec(
+      [
+        'unshare',
+        '-m',
+        '--',
+        '/usr/lib/bound-imaged/podman-store-service',
+        '/usr/lib/bootc/storage',
+        '/bin/echo',
+        'started',
+      ],
+      { env: { RUNTIME_DIRECTORY: '/run/e2e-store-service' } },
+    );
+    expect([own.code, own.stdout]).toEqual([0, 'started\n']);
+    expect(await machine.check(['cat', '/run/e2e-store-service/storage.conf'])).toContain(
+      'graphroot = "/usr/lib/bootc/storage"',
+    );
+  });
+
   it('the timer, enabled, is scheduled with its random delay and persistence', async () => {
     await machine.check(['systemctl', 'enable', '--now', 'bound-imaged-reconcile.timer']);
     const out = await machine.check([
