@@ -15,6 +15,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 import { clip } from '../clip.js';
+import { errnoCode, messageOf } from '../errors.js';
 
 /** What one deployment root was deployed from. */
 export interface HostImage {
@@ -176,9 +177,9 @@ async function firstExisting(paths: readonly string[]): Promise<{ path: string; 
     try {
       s = await stat(path);
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
+      const code = errnoCode(e);
       if (code === 'ENOENT' || code === 'ENOTDIR') continue;
-      throw new OriginProblem(path, `cannot be read: ${code ?? String(e)}`);
+      throw new OriginProblem(path, `cannot be read: ${code ?? messageOf(e)}`);
     }
     if (!s.isFile()) throw new OriginProblem(path, 'not a regular file');
     return { path, size: s.size };
@@ -199,13 +200,13 @@ export async function readHostImage(root: string): Promise<HostImage | undefined
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    throw new OriginProblem(path, `cannot be read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    throw new OriginProblem(path, `cannot be read: ${errnoCode(e) ?? messageOf(e)}`);
   }
   let keys: Map<string, OriginValue>;
   try {
     keys = parseOriginFile(text);
   } catch (e) {
-    throw new OriginProblem(path, (e as Error).message, (e as OriginSyntaxError).line);
+    throw new OriginProblem(path, messageOf(e), e instanceof OriginSyntaxError ? e.line : undefined);
   }
   const ref = keys.get('origin.container-image-reference');
   if (ref === undefined) return undefined; // an ostree commit deployment, not a container image
@@ -213,7 +214,7 @@ export async function readHostImage(root: string): Promise<HostImage | undefined
   try {
     image = hostImageName(ref.value);
   } catch (e) {
-    throw new OriginProblem(path, `container-image-reference: ${(e as Error).message}`, ref.line);
+    throw new OriginProblem(path, `container-image-reference: ${messageOf(e)}`, ref.line);
   }
   if (image === null) return undefined;
   const host: HostImage = { root, origin: path, originReference: ref.value, image };

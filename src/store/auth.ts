@@ -176,7 +176,7 @@ export async function findGlobalAuthFile(candidates: readonly string[]): Promise
     try {
       text = await readFile(path, 'utf8');
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
+      const code = errnoCode(e);
       if (code === 'ENOENT' || code === 'ENOTDIR') continue;
       throw new AuthFileError(path, `cannot be read (${code ?? String(e)})`);
     }
