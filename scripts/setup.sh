@@ -21,6 +21,7 @@ APT_PACKAGES=(
   cockpit-system                     # Cockpit's shell (navigation, frames) around the page
   chromium                           # headless browser for that test (driven by playwright-core)
   ostree e2fsprogs curl              # real deployments for the bootc host e2e (chattr); the Podman socket
+  pandoc man-db                      # build the manual pages (npm run build:man), render them with man -l
 )
 
 missing=()

@@ -17,6 +17,9 @@ const TOOLS = [
   'script',
   'python3',
   'systemd-nspawn',
+  'pandoc',
+  'man',
+  'lexgrog',
 ];
 
 export default function setup(): void {
