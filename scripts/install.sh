@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs bound-imaged the way a distribution package ships it (what a packager runs after
-# `npm ci && npm run build`):
+# `npm ci && npm run build`, which also builds the manual pages into dist/man):
 #
 #   $PKGLIBDIR       /usr/lib/bound-imaged/{package.json,dist/src,node_modules}  the built daemon and
 #                    client with their production dependencies only (native modules as built here);
@@ -17,6 +17,9 @@
 #   $COCKPITDIR      /usr/share/cockpit/bound-images/  the Cockpit page (built by npm run build:cockpit)
 #   $SYSCONFDIR      /etc/bound-imaged/config.ini  commented defaults; an existing one is kept
 #   $DOCDIR          /usr/share/doc/bound-imaged/
+#   $MANDIR          /usr/share/man/man{1,5,8}/  bound-images.1, bound-imaged.conf.5, bound-imaged.8
+#   $CATALOGDIR      /usr/lib/systemd/catalog/bound-imaged.catalog  journal catalog (journalctl -x)
+#   $BASHCOMPDIR     /usr/share/bash-completion/completions/bound-images
 #
 # Every location is a variable (defaults above, derived from PREFIX=/usr and SYSCONFDIR=/etc);
 # DESTDIR is prepended to all of them and never written into the installed files. Paths inside
@@ -41,6 +44,9 @@ DBUS_IFACEDIR=${DBUS_IFACEDIR:-$PREFIX/share/dbus-1/interfaces}
 POLKIT_ACTIONDIR=${POLKIT_ACTIONDIR:-$PREFIX/share/polkit-1/actions}
 COCKPITDIR=${COCKPITDIR:-$PREFIX/share/cockpit}
 DOCDIR=${DOCDIR:-$PREFIX/share/doc/bound-imaged}
+MANDIR=${MANDIR:-$PREFIX/share/man}
+CATALOGDIR=${CATALOGDIR:-$PREFIX/lib/systemd/catalog}
+BASHCOMPDIR=${BASHCOMPDIR:-$PREFIX/share/bash-completion/completions}
 NODE=${NODE:-/usr/bin/node}
 PODMAN=${PODMAN:-/usr/bin/podman}
 BUNDLE=${BUNDLE:-}
@@ -50,7 +56,8 @@ die() {
   exit 1
 }
 
-for var in PREFIX SYSCONFDIR BINDIR PKGLIBDIR UNITDIR PRESETDIR DBUS_SERVICEDIR DBUS_POLICYDIR DBUS_IFACEDIR POLKIT_ACTIONDIR COCKPITDIR DOCDIR NODE PODMAN; do
+for var in PREFIX SYSCONFDIR BINDIR PKGLIBDIR UNITDIR PRESETDIR DBUS_SERVICEDIR DBUS_POLICYDIR DBUS_IFACEDIR \
+  POLKIT_ACTIONDIR COCKPITDIR DOCDIR MANDIR CATALOGDIR BASHCOMPDIR NODE PODMAN; do
   [[ ${!var} == /* ]] || die "$var must be an absolute path, got '${!var}'"
   [[ ${!var} != *'|'* ]] || die "$var must not contain '|': '${!var}'"
 done
@@ -81,6 +88,8 @@ if [[ -z $COCKPIT_PAGE && -n $BUNDLE && -d $BUNDLE/../cockpit/bound-images ]]; t
 fi
 COCKPIT_PAGE=${COCKPIT_PAGE:-$SRC/dist/cockpit/bound-images}
 [[ -f $COCKPIT_PAGE/bound-images.js ]] || die "$COCKPIT_PAGE/bound-images.js is missing: run 'npm run build' first"
+# The manual pages are built by `npm run build` (or `npm run build:man`), whichever tree is installed.
+compgen -G "$SRC/dist/man/*.[1-8]" >/dev/null || die "$SRC/dist/man has no manual pages: run 'npm run build:man' first"
 
 # The installed files name the installed paths: rewrite the defaults the sources carry.
 substitute() {
@@ -88,8 +97,8 @@ substitute() {
     -e "s|/usr/bin/bound-images|$BINDIR/bound-images|g" \
     -e "s|/usr/bin/podman|$PODMAN|g" \
     -e "s|/etc/bound-imaged/|$SYSCONFDIR/bound-imaged/|g" \
-    -e "s|/usr/share/doc/bound-imaged|$DOCDIR|g" \
     -e "s|/usr/lib/bound-imaged/|$PKGLIBDIR/|g" \
+    -e "s|/usr/share/doc/bound-imaged|$DOCDIR|g" \
     "$1"
 }
 
@@ -222,5 +231,12 @@ done
 for image in "$SRC"/docs/images/*.png; do # the pictures the pages show (images/NAME.png)
   [[ -f $image ]] && put 0644 "$image" "$DOCDIR/images/$(basename "$image")"
 done
+
+# 7. Manual pages (built by `npm run build` from docs/man/), the journal catalog and shell completion.
+for page in "$SRC"/dist/man/*.[1-8]; do
+  put_substituted 0644 "$page" "$MANDIR/man${page##*.}/$(basename "$page")"
+done
+put_substituted 0644 "$SRC/systemd/bound-imaged.catalog" "$CATALOGDIR/bound-imaged.catalog"
+put 0644 "$SRC/scripts/completion/bound-images.bash" "$BASHCOMPDIR/bound-images"
 
 echo "install: bound-imaged installed under ${DESTDIR:-/} (PREFIX=$PREFIX, SYSCONFDIR=$SYSCONFDIR)"

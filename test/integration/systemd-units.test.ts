@@ -200,6 +200,11 @@ describe('scripts/install.sh', () => {
       ...['manifest.json', 'index.html', 'bound-images.js', 'bound-images.css'].map(
         (f) => `usr/share/cockpit/bound-images/${f}`,
       ),
+      'usr/share/man/man8/bound-imaged.8',
+      'usr/share/man/man1/bound-images.1',
+      'usr/share/man/man5/bound-imaged.conf.5',
+      'usr/lib/systemd/catalog/bound-imaged.catalog',
+      'usr/share/bash-completion/completions/bound-images',
     ];
     for (const path of expected) expect(existsSync(join(usr.dir, path)), path).toBe(true);
     for (const bin of [
@@ -212,6 +217,25 @@ describe('scripts/install.sh', () => {
     expect(readFileSync(join(usr.dir, 'etc/bound-imaged/config.ini'), 'utf8')).toBe(
       readFileSync(join(ROOT, 'config/config.ini'), 'utf8'),
     );
+    expect(readFileSync(join(usr.dir, 'usr/lib/systemd/catalog/bound-imaged.catalog'), 'utf8')).toBe(
+      readFileSync(join(ROOT, 'systemd/bound-imaged.catalog'), 'utf8'),
+    );
+    expect(readFileSync(join(usr.dir, 'usr/share/man/man8/bound-imaged.8'), 'utf8')).toBe(
+      readFileSync(join(ROOT, 'dist/man/bound-imaged.8'), 'utf8'),
+    );
+  });
+
+  it("the units' Documentation= names the installed manual pages", () => {
+    const pages = new Set(readdirSync(join(usr.dir, 'usr/share/man'), { recursive: true }).map(String));
+    for (const name of UNITS) {
+      const docs = values(unit(name), 'Unit', 'Documentation').flatMap((v) => v.split(/\s+/));
+      const ours = docs.filter((d) => /^man:bound-image/.test(d));
+      expect(ours.length, name).toBeGreaterThan(0);
+      for (const doc of ours) {
+        const [, page, section] = /^man:([a-z.-]+)\(([1-8])\)$/.exec(doc) ?? [];
+        expect(pages.has(`man${section}/${page}.${section}`), `${name}: ${doc}`).toBe(true);
+      }
+    }
   });
 
   it('ships the production dependencies (native modules built) and no dev dependencies', () => {
@@ -264,6 +288,14 @@ describe('scripts/install.sh', () => {
       );
       expect(existsSync(join(local.dir, 'usr/local/share/dbus-1/system.d/org.bootc.BoundImages.conf'))).toBe(
         true,
+      );
+      expect(existsSync(join(local.dir, 'usr/local/share/man/man5/bound-imaged.conf.5'))).toBe(true);
+      expect(existsSync(join(local.dir, 'usr/local/lib/systemd/catalog/bound-imaged.catalog'))).toBe(true);
+      expect(existsSync(join(local.dir, 'usr/local/share/bash-completion/completions/bound-images'))).toBe(
+        true,
+      );
+      expect(readFileSync(join(local.dir, 'usr/local/share/man/man8/bound-imaged.8'), 'utf8')).toContain(
+        '/usr/local/lib/bound-imaged/config.ini',
       );
       expect(existsSync(join(local.dir, 'usr/lib'))).toBe(false);
 
