@@ -62,7 +62,9 @@ function parseCatalog(text: string): CatalogEntry[] {
 }
 
 const entries = parseCatalog(readFileSync(CATALOG, 'utf8'));
-const nameOf = new Map(Object.entries(MessageId).map(([name, id]) => [id, name as MessageIdName]));
+const nameOf = new Map<string, MessageIdName>(
+  Object.entries(MessageId).map(([name, id]) => [id, name as MessageIdName]),
+);
 
 describe('systemd/bound-imaged.catalog', () => {
   it('has exactly one entry for every MESSAGE_ID the daemon logs, and no other', () => {
