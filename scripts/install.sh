@@ -191,6 +191,14 @@ console.log(`install: ${keep.size} production packages into ${app}/node_modules`
 EOF
 fi
 
+# The configuration's default locations (src/config/paths.ts) follow PKGLIBDIR and SYSCONFDIR, as a
+# configure step would set them for a C daemon: rewritten in the installed code that holds them
+# (dist/src/config/paths.js, or the bundle's file). Source maps keep the defaults, which is harmless.
+while IFS= read -r js; do
+  substitute "$js" >"$js.new"
+  mv "$js.new" "$js"
+done < <(grep -rlF --include='*.js' --exclude-dir=node_modules '/etc/bound-imaged/config.d' "$app")
+
 # 2. The commands.
 wrapper bound-imaged "$DAEMON_JS" 'bound-imaged: the daemon of org.bootc.BoundImages'
 wrapper bound-images "$CLIENT_JS" 'bound-images: the client of org.bootc.BoundImages'

@@ -49,9 +49,8 @@ describe('shipped unit files', () => {
     expect(value(u, 'Service', 'NotifyAccess')).toBe('main');
     expect(value(u, 'Service', 'Restart')).toBe('on-failure');
     expect(value(u, 'Service', 'WatchdogSec')).toMatch(/^\d+s$/);
-    expect(value(u, 'Service', 'ExecStart')).toBe(
-      '/usr/bin/bound-imaged --config /etc/bound-imaged/config.ini',
-    );
+    // No --config: the layered configuration (vendor file, /etc file, config.d drop-ins).
+    expect(value(u, 'Service', 'ExecStart')).toBe('/usr/bin/bound-imaged');
     expect(value(u, 'Service', 'StateDirectory')).toBe('bound-imaged');
     // A RuntimeDirectory=bound-imaged would be removed on stop, and the Podman socket lives there.
     expect(value(u, 'Service', 'RuntimeDirectory')).toBeUndefined();
@@ -269,9 +268,11 @@ describe('scripts/install.sh', () => {
         join(local.dir, 'usr/local/lib/systemd/system/bound-imaged.service'),
         'utf8',
       );
-      expect(service).toContain(
-        'ExecStart=/usr/local/bin/bound-imaged --config /etc/bound-imaged/config.ini',
-      );
+      expect(service).toContain('ExecStart=/usr/local/bin/bound-imaged\n');
+      // The configuration's default locations follow PKGLIBDIR (and SYSCONFDIR) in the installed code.
+      expect(
+        readFileSync(join(local.dir, 'usr/local/lib/bound-imaged/dist/src/config/paths.js'), 'utf8'),
+      ).toContain("vendor: '/usr/local/lib/bound-imaged/config.ini'");
       const reconcile = readFileSync(
         join(local.dir, 'usr/local/lib/systemd/system/bound-imaged-reconcile.service'),
         'utf8',
