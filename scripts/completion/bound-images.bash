@@ -51,7 +51,7 @@ _bound_images() {
       if [[ $cur != -* ]]; then
         local jobs
         jobs=$("${COMP_WORDS[0]}" jobs --no-legend --no-pager 2>/dev/null |
-          while read -r id state _; do [[ $state == running || $state == waiting ]] && echo "$id"; done)
+          while read -r id state _; do [[ $state == running ]] && echo "$id"; done)
         mapfile -t COMPREPLY < <(compgen -W "$jobs" -- "$cur")
         return
       fi
