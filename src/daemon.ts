@@ -3,7 +3,6 @@
 // name released, exit 0 within 5 s; idle for [daemon] idle-exit → pending work handed to systemd,
 // STOPPING=1, name released, calls already queued answered, exit 0 (src/lifecycle/). What a
 // reconcile needs (Podman client, discovery) is loaded on the first call, so READY comes quickly.
-import { readFileSync } from 'node:fs';
 import type { BoundImagesService } from './dbus/service.js';
 import { messageOf } from './errors.js';
 import type { PendingEntry, PendingWork } from './lifecycle/pending-work.js';
@@ -13,6 +12,9 @@ import type { Reconciler } from './reconcile/reconciler.js';
 import type { Logger } from './systemd/log.js';
 import { MessageId } from './systemd/message-ids.js';
 import type { Notifier } from './systemd/notify.js';
+import { readVersion } from './version.js';
+
+export { readVersion };
 
 /** Everything must be down this long after SIGTERM (systemd's stop timeout is longer; callers wait less). */
 const STOP_DEADLINE_MS = 4500;
@@ -46,20 +48,6 @@ const DEFAULT_RECONCILE: ReconcileOptions = {
 /** Thrown before READY: the message is what the operator needs; main prints it and exits 1. */
 export class StartupError extends Error {
   override name = 'StartupError';
-}
-
-/** The version in the package.json above this module (src/ when run from source, dist/src/ when built). */
-export function readVersion(from: URL = new URL('.', import.meta.url)): string {
-  for (let dir = from; ; dir = new URL('..', dir)) {
-    try {
-      const pkg: unknown = JSON.parse(readFileSync(new URL('package.json', dir), 'utf8'));
-      const version = (pkg as { version?: unknown }).version;
-      if (typeof version === 'string') return version;
-    } catch {
-      // not here: look further up
-    }
-    if (dir.pathname === '/') return 'unknown';
-  }
 }
 
 /** STATUS= while idle, from the last finished job of this run (or the persisted result). */
