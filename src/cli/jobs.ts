@@ -2,15 +2,10 @@
 // it keeps), oldest first, as a table or JSON. The objects are found the D-Bus way, by introspecting
 // /org/bootc/BoundImages/job for its child nodes; each is then read with one GetAll. A job removed
 // between the two steps is left out.
+import type { TableRequest } from './args.js';
 import type { BusClient } from './bus.js';
-import {
-  CliError,
-  ExitCode,
-  JOB_INTERFACE,
-  JOB_PATH_PREFIX,
-  jobIdOfPath,
-  type ExitCodeValue,
-} from './contract.js';
+import { CliError, ExitCode, type ExitCodeValue } from './cli-error.js';
+import { DBusErrorName, JOB_INTERFACE, JOB_PATH_PREFIX, jobIdOfPath } from '../contract/index.js';
 import { applyJobProperties, emptyJob, type JobView } from './decode.js';
 import { isoTime, jobJson, jsonDocument } from './format.js';
 import type { Io } from './commands.js';
@@ -19,13 +14,14 @@ import { formatTable } from './table.js';
 const INTROSPECTABLE = 'org.freedesktop.DBus.Introspectable';
 const JOBS_NODE = JOB_PATH_PREFIX.slice(0, -1);
 /** Errors that mean "no such object (any more)" rather than a failure. */
-const GONE = /org\.freedesktop\.DBus\.Error\.(UnknownObject|UnknownMethod|UnknownInterface)\b/;
+const GONE: ReadonlySet<string> = new Set([
+  DBusErrorName.UnknownObject,
+  DBusErrorName.UnknownMethod,
+  'org.freedesktop.DBus.Error.UnknownInterface',
+]);
 
-export interface JobsOptions {
-  json: boolean;
-  legend: boolean;
-  /** Writes a table (through the pager on a terminal). */
-  writeTable(text: string): Promise<void>;
+function gone(err: unknown): boolean {
+  return err instanceof CliError && err.dbusError !== undefined && GONE.has(err.dbusError);
 }
 
 /** The job object paths among the child nodes of an introspection document, by job number. */
@@ -42,7 +38,7 @@ export async function readJobs(bus: BusClient): Promise<JobView[]> {
   try {
     [xml] = await bus.call(JOBS_NODE, INTROSPECTABLE, 'Introspect');
   } catch (err) {
-    if (err instanceof CliError && GONE.test(err.message)) return [];
+    if (gone(err)) return [];
     throw err;
   }
   if (typeof xml !== 'string') {
@@ -59,7 +55,7 @@ export async function readJobs(bus: BusClient): Promise<JobView[]> {
           await bus.getAll(path, JOB_INTERFACE),
         );
       } catch (err) {
-        if (err instanceof CliError && GONE.test(err.message)) return null;
+        if (gone(err)) return null;
         throw err;
       }
     }),
@@ -95,9 +91,9 @@ export function jobsJson(jobs: readonly JobView[]): object {
   return { jobs: jobs.map(jobJson) };
 }
 
-export async function jobs(bus: BusClient, io: Io, opts: JobsOptions): Promise<ExitCodeValue> {
+export async function jobs(bus: BusClient, io: Io, req: TableRequest): Promise<ExitCodeValue> {
   const found = await readJobs(bus);
-  if (opts.json) io.stdout.write(jsonDocument(jobsJson(found)));
-  else await opts.writeTable(formatJobs(found, opts.legend));
+  if (req.json) io.stdout.write(jsonDocument(jobsJson(found)));
+  else await io.writeTable(formatJobs(found, req.legend), req.pager);
   return ExitCode.Ok;
 }
