@@ -1,5 +1,5 @@
-// The four commands of bound-images over a connected bus: status, list, upgrade (follow the job to
-// its end), cancel. Each returns its exit code; failures are thrown as CliError.
+// The commands of bound-images over a connected bus: status, list, upgrade (follow the job to its
+// end), cancel (jobs is in jobs.ts). Each returns its exit code; failures are thrown as CliError.
 import type { TableRequest, UpgradeRequest } from './args.js';
 import type { BusClient } from './bus.js';
 import { CliError, ExitCode, type ExitCodeValue } from './cli-error.js';
