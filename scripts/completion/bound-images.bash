@@ -1,11 +1,12 @@
-# bash completion of bound-images(1): commands, their options, the values of --pull-policy, directories
-# for --root, and for `cancel` the numbers of the jobs still running or waiting (asked from the daemon
-# with `bound-images jobs`, which every user may run). Self-contained: needs no bash-completion helpers.
+# bash completion of bound-images(1): commands, their options, the values of --pull-policy,
+# directories for --root (upgrade, check), and for `cancel` the numbers of the running jobs (asked
+# from the daemon with `bound-images jobs`, which every user may run). Self-contained: needs no
+# bash-completion helpers.
 # Installed as /usr/share/bash-completion/completions/bound-images (loaded on first use).
 
 _bound_images() {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]:-}
-  local commands='status list jobs upgrade cancel help'
+  local commands='status list jobs upgrade cancel check help'
   local cmd='' i opts
   # `--root=PATH` reaches us as `--root`, `=`, `PATH`.
   if [[ $cur == '=' ]]; then
@@ -45,6 +46,14 @@ _bound_images() {
           ;;
       esac
       opts='--root --pull-policy --dry-run --no-gc --no-wait --json --help'
+      ;;
+    check)
+      if [[ $prev == --root ]]; then
+        compopt -o filenames 2>/dev/null
+        mapfile -t COMPREPLY < <(compgen -d -- "$cur")
+        return
+      fi
+      opts='--root --json --help'
       ;;
     cancel)
       opts='--json --help'

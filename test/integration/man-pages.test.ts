@@ -98,7 +98,7 @@ describe('manual pages', () => {
       for (const option of longOptions(await help('cli/main.js', command))) options.add(option);
     }
     for (const option of options) expect(text, option).toContain(option);
-    for (const code of ['0', '1', '2', '3', '130'])
+    for (const code of ['0', '1', '2', '3', '4', '130'])
       expect(text).toMatch(new RegExp(`^ {7}${code}(\\s|$)`, 'm'));
   });
 
