@@ -163,7 +163,7 @@ async function ourDeps(svc: PodmanService, root: string, dir: string): Promise<R
   config.storage.path = svc.storePath;
   config.storage.podmanSocket = svc.socketPath;
   config.discovery.roots = [root];
-  config.pull.authFile = join(dir, 'no-auth.json');
+  config.pull.authFiles = [join(dir, 'no-auth.json')];
   const deps = createRunDeps({ config, logger: createLogger({ sink: 'stderr', stderr: discard }) });
   // A running daemon has loaded its modules before any reconcile: keep that one-time cost out.
   await deps.store.storeRoot();

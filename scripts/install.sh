@@ -1,19 +1,25 @@
 #!/usr/bin/env bash
 # Installs bound-imaged the way a distribution package ships it (what a packager runs after
-# `npm ci && npm run build`):
+# `npm ci && npm run build`, which also builds the manual pages into dist/man):
 #
 #   $PKGLIBDIR       /usr/lib/bound-imaged/{package.json,dist/src,node_modules}  the built daemon and
 #                    client with their production dependencies only (native modules as built here);
 #                    with BUNDLE=DIR instead the self-contained tree of `npm run bundle` (bound-imaged.js,
-#                    bound-images.js, chunk-*.js, native/*.node: no node_modules)
+#                    bound-images.js, chunk-*.js, native/*.node: no node_modules); in both cases
+#                    /usr/lib/bound-imaged/podman-store-service  the Podman unit's ExecStart
 #   $BINDIR          /usr/bin/bound-imaged, /usr/bin/bound-images                 small exec wrappers
 #   $UNITDIR         /usr/lib/systemd/system/bound-imaged*.{service,socket,timer}
 #   $PRESETDIR       /usr/lib/systemd/system-preset/80-bound-imaged.preset  what `systemctl preset` enables
 #   $DBUS_SERVICEDIR /usr/share/dbus-1/system-services/org.bootc.BoundImages.service
 #   $DBUS_POLICYDIR  /usr/share/dbus-1/system.d/org.bootc.BoundImages.conf
 #   $DBUS_IFACEDIR   /usr/share/dbus-1/interfaces/org.bootc.BoundImages.xml
+#   $POLKIT_ACTIONDIR /usr/share/polkit-1/actions/org.bootc.BoundImages.policy
+#   $COCKPITDIR      /usr/share/cockpit/bound-images/  the Cockpit page (built by npm run build:cockpit)
 #   $SYSCONFDIR      /etc/bound-imaged/config.ini  commented defaults; an existing one is kept
 #   $DOCDIR          /usr/share/doc/bound-imaged/
+#   $MANDIR          /usr/share/man/man{1,5,8}/  bound-images.1, bound-imaged.conf.5, bound-imaged.8
+#   $CATALOGDIR      /usr/lib/systemd/catalog/bound-imaged.catalog  journal catalog (journalctl -x)
+#   $BASHCOMPDIR     /usr/share/bash-completion/completions/bound-images
 #
 # Every location is a variable (defaults above, derived from PREFIX=/usr and SYSCONFDIR=/etc);
 # DESTDIR is prepended to all of them and never written into the installed files. Paths inside
@@ -35,7 +41,12 @@ PRESETDIR=${PRESETDIR:-$PREFIX/lib/systemd/system-preset}
 DBUS_SERVICEDIR=${DBUS_SERVICEDIR:-$PREFIX/share/dbus-1/system-services}
 DBUS_POLICYDIR=${DBUS_POLICYDIR:-$PREFIX/share/dbus-1/system.d}
 DBUS_IFACEDIR=${DBUS_IFACEDIR:-$PREFIX/share/dbus-1/interfaces}
+POLKIT_ACTIONDIR=${POLKIT_ACTIONDIR:-$PREFIX/share/polkit-1/actions}
+COCKPITDIR=${COCKPITDIR:-$PREFIX/share/cockpit}
 DOCDIR=${DOCDIR:-$PREFIX/share/doc/bound-imaged}
+MANDIR=${MANDIR:-$PREFIX/share/man}
+CATALOGDIR=${CATALOGDIR:-$PREFIX/lib/systemd/catalog}
+BASHCOMPDIR=${BASHCOMPDIR:-$PREFIX/share/bash-completion/completions}
 NODE=${NODE:-/usr/bin/node}
 PODMAN=${PODMAN:-/usr/bin/podman}
 BUNDLE=${BUNDLE:-}
@@ -45,7 +56,8 @@ die() {
   exit 1
 }
 
-for var in PREFIX SYSCONFDIR BINDIR PKGLIBDIR UNITDIR PRESETDIR DBUS_SERVICEDIR DBUS_POLICYDIR DBUS_IFACEDIR DOCDIR NODE PODMAN; do
+for var in PREFIX SYSCONFDIR BINDIR PKGLIBDIR UNITDIR PRESETDIR DBUS_SERVICEDIR DBUS_POLICYDIR DBUS_IFACEDIR \
+  POLKIT_ACTIONDIR COCKPITDIR DOCDIR MANDIR CATALOGDIR BASHCOMPDIR NODE PODMAN; do
   [[ ${!var} == /* ]] || die "$var must be an absolute path, got '${!var}'"
   [[ ${!var} != *'|'* ]] || die "$var must not contain '|': '${!var}'"
 done
@@ -68,6 +80,16 @@ else
   DAEMON_JS=dist/src/main.js
   CLIENT_JS=dist/src/cli/main.js
 fi
+# The built Cockpit page (`npm run build` runs build:cockpit): COCKPIT_PAGE, else a cockpit/ beside
+# the bundle (a source tarball carries it there), else the checkout's dist/.
+COCKPIT_PAGE=${COCKPIT_PAGE:-}
+if [[ -z $COCKPIT_PAGE && -n $BUNDLE && -d $BUNDLE/../cockpit/bound-images ]]; then
+  COCKPIT_PAGE=$(cd "$BUNDLE/../cockpit/bound-images" && pwd)
+fi
+COCKPIT_PAGE=${COCKPIT_PAGE:-$SRC/dist/cockpit/bound-images}
+[[ -f $COCKPIT_PAGE/bound-images.js ]] || die "$COCKPIT_PAGE/bound-images.js is missing: run 'npm run build' first"
+# The manual pages are built by `npm run build` (or `npm run build:man`), whichever tree is installed.
+compgen -G "$SRC/dist/man/*.[1-8]" >/dev/null || die "$SRC/dist/man has no manual pages: run 'npm run build:man' first"
 
 # The installed files name the installed paths: rewrite the defaults the sources carry.
 substitute() {
@@ -75,6 +97,7 @@ substitute() {
     -e "s|/usr/bin/bound-images|$BINDIR/bound-images|g" \
     -e "s|/usr/bin/podman|$PODMAN|g" \
     -e "s|/etc/bound-imaged/|$SYSCONFDIR/bound-imaged/|g" \
+    -e "s|/usr/lib/bound-imaged/|$PKGLIBDIR/|g" \
     -e "s|/usr/share/doc/bound-imaged|$DOCDIR|g" \
     "$1"
 }
@@ -168,11 +191,20 @@ console.log(`install: ${keep.size} production packages into ${app}/node_modules`
 EOF
 fi
 
+# The configuration's default locations (src/config/paths.ts) follow PKGLIBDIR and SYSCONFDIR, as a
+# configure step would set them for a C daemon: rewritten in the installed code that holds them
+# (dist/src/config/paths.js, or the bundle's file). Source maps keep the defaults, which is harmless.
+while IFS= read -r js; do
+  substitute "$js" >"$js.new"
+  mv "$js.new" "$js"
+done < <(grep -rlF --include='*.js' --exclude-dir=node_modules '/etc/bound-imaged/config.d' "$app")
+
 # 2. The commands.
 wrapper bound-imaged "$DAEMON_JS" 'bound-imaged: the daemon of org.bootc.BoundImages'
 wrapper bound-images "$CLIENT_JS" 'bound-images: the client of org.bootc.BoundImages'
 
-# 3. systemd units (nothing enabled here).
+# 3. systemd units (nothing enabled here), and the Podman unit's ExecStart helper.
+put_substituted 0755 "$SRC/systemd/podman-store-service.sh" "$PKGLIBDIR/podman-store-service"
 for unit in "$SRC"/systemd/*.service "$SRC"/systemd/*.socket "$SRC"/systemd/*.timer "$SRC"/systemd/*.path; do
   put_substituted 0644 "$unit" "$UNITDIR/$(basename "$unit")"
 done
@@ -184,6 +216,9 @@ put_substituted 0644 "$SRC/dbus/org.bootc.BoundImages.service" "$DBUS_SERVICEDIR
 put 0644 "$SRC/dbus/org.bootc.BoundImages.conf" "$DBUS_POLICYDIR/org.bootc.BoundImages.conf"
 put 0644 "$SRC/dbus/org.bootc.BoundImages.xml" "$DBUS_IFACEDIR/org.bootc.BoundImages.xml"
 
+# 4b. polkit: the actions of Upgrade and Job.Cancel for non-root callers (the daemon asks polkit).
+put_substituted 0644 "$SRC/polkit/org.bootc.BoundImages.policy" "$POLKIT_ACTIONDIR/org.bootc.BoundImages.policy"
+
 # 5. The commented default configuration: an administrator's edited file is never overwritten.
 config=$SYSCONFDIR/bound-imaged/config.ini
 if [[ -e $DESTDIR$config ]]; then
@@ -192,9 +227,24 @@ else
   put 0644 "$SRC/config/config.ini" "$config"
 fi
 
-# 6. Documentation.
+# 6. The Cockpit page: a package of static files, found by Cockpit's bridge under $COCKPITDIR.
+for f in manifest.json index.html bound-images.js bound-images.css; do
+  put 0644 "$COCKPIT_PAGE/$f" "$COCKPITDIR/bound-images/$f"
+done
+
+# 7. Documentation.
 for doc in "$SRC"/README.md "$SRC"/docs/*.md; do
   [[ -f $doc ]] && put 0644 "$doc" "$DOCDIR/$(basename "$doc")"
 done
+for image in "$SRC"/docs/images/*.png; do # the pictures the pages show (images/NAME.png)
+  [[ -f $image ]] && put 0644 "$image" "$DOCDIR/images/$(basename "$image")"
+done
+
+# 7. Manual pages (built by `npm run build` from docs/man/), the journal catalog and shell completion.
+for page in "$SRC"/dist/man/*.[1-8]; do
+  put_substituted 0644 "$page" "$MANDIR/man${page##*.}/$(basename "$page")"
+done
+put_substituted 0644 "$SRC/systemd/bound-imaged.catalog" "$CATALOGDIR/bound-imaged.catalog"
+put 0644 "$SRC/scripts/completion/bound-images.bash" "$BASHCOMPDIR/bound-images"
 
 echo "install: bound-imaged installed under ${DESTDIR:-/} (PREFIX=$PREFIX, SYSCONFDIR=$SYSCONFDIR)"

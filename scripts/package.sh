@@ -9,7 +9,7 @@
 #                                     packaging/containerfile/Containerfile.copy COPYs onto /
 #   $OUT/packages/bound-imaged_V-R_ARCH.deb      dpkg-deb of the stage + packaging/deb scripts
 #   $OUT/packages/bound-imaged-V-R.ARCH.rpm      rpmbuild of packaging/rpm/bound-imaged.spec
-#   $OUT/packages/bound-imaged-V.tar.gz          the spec's Source0: the checkout + build/bundle
+#   $OUT/packages/bound-imaged-V.tar.gz          the spec's Source0: the checkout + build/bundle + dist/man
 #
 # Both packages are built from install.sh's output, never from a second list of files.
 # usage: [OUT=build] [VERSION=<package.json>] [RELEASE=1] [FORMATS='deb rpm'] [MAINTAINER='…'] scripts/package.sh
@@ -127,6 +127,10 @@ build_rpm() {
   rm -rf "$tree/build"
   mkdir -p "$tree/build"
   cp -a "$OUT/bundle" "$tree/build/bundle"
+  cp -a "$SRC/dist/cockpit" "$tree/build/cockpit" # the built Cockpit page, found beside the bundle
+  # The manual pages, built like the bundle (npm run build, pandoc), so %build needs no pandoc.
+  mkdir -p "$tree/dist"
+  cp -a "$SRC/dist/man" "$tree/dist/man"
   tar -C "$top" --owner=0 --group=0 -czf "$top/SOURCES/bound-imaged-$VERSION.tar.gz" "bound-imaged-$VERSION"
   cp "$top/SOURCES/bound-imaged-$VERSION.tar.gz" "$OUT/packages/"
   rm -rf "$tree"

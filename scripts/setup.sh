@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   libsystemd-dev pkg-config          # build the native sd-notify and systemd-journald modules
+  polkitd                            # the real polkitd the nspawn tests authorize non-root callers with
   podman                             # the Podman API service in front of the bound store
   docker-registry apache2-utils      # loopback OCI registry, htpasswd for the auth cases
   busybox-static                     # a usable root inside the generated test images
@@ -16,7 +17,11 @@ APT_PACKAGES=(
   strace coreutils                   # the fuzz suite proves no file outside a root is opened; stdbuf
   rpm                                # rpmbuild and rpm -qp: npm run package makes and checks the .rpm
   init-system-helpers                # deb-systemd-helper/-invoke: the .deb's scripts, run in nspawn
-  ostree                             # real staging and finalize-staged for the staged-deployment tests
+  cockpit-ws cockpit-bridge          # the Cockpit page's browser test: cockpit-ws --local-session, the bridge
+  cockpit-system                     # Cockpit's shell (navigation, frames) around the page
+  chromium                           # headless browser for that test (driven by playwright-core)
+  ostree e2fsprogs curl              # real deployments for the bootc host e2e (chattr); the Podman socket
+  pandoc man-db                      # build the manual pages (npm run build:man), render them with man -l
 )
 
 missing=()

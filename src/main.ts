@@ -1,20 +1,29 @@
 #!/usr/bin/env node
 // bound-imaged entry point: arguments, logger and notifier, then the daemon (src/daemon.ts) until a
 // signal stops it. Exit codes: 0 stopped cleanly, 1 could not start (config error, bus problem) or
-// lost the bus, 2 usage error.
-import { messageOf, stackOf } from './errors.js';
+// lost the bus, 2 usage error. `--check-config` validates the configuration and exits (0 valid, 1 not).
 import { parseArgs } from 'node:util';
+import { CONFIG_PATHS } from './config/paths.js';
+import { messageOf, stackOf } from './errors.js';
 
 const USAGE = `usage: bound-imaged [--config PATH]
+       bound-imaged --check-config [--config PATH]
 
 Keeps a bootc host's logically bound images in the bootc-owned image store, and
 offers that job on the system bus as org.bootc.BoundImages.
 
 options:
-  -c, --config PATH  configuration file (default: /etc/bound-imaged/config.ini,
-                     built-in defaults when it does not exist)
-  -h, --help         show this help and exit
-  -V, --version      show the version and exit
+  -c, --config PATH   read only this configuration file, which must exist;
+                      without it the configuration is layered, later files
+                      overriding earlier ones per key (each file optional):
+                        ${CONFIG_PATHS.vendor}
+                        ${CONFIG_PATHS.main}
+                        ${CONFIG_PATHS.dropInDir}/*.ini (in name order)
+      --check-config  validate the configuration, print the values in effect
+                      and the files they come from, and exit: 0 when valid,
+                      1 (with the file, line and key at fault) when not
+  -h, --help          show this help and exit
+  -V, --version       show the version and exit
 `;
 
 const EXIT_OK = 0;
@@ -22,12 +31,13 @@ const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
 
 async function main(argv: string[]): Promise<number> {
-  let values: { config?: string; help?: boolean; version?: boolean };
+  let values: { config?: string; 'check-config'?: boolean; help?: boolean; version?: boolean };
   try {
     ({ values } = parseArgs({
       args: argv,
       options: {
         config: { type: 'string', short: 'c' },
+        'check-config': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'V' },
       },
@@ -42,14 +52,15 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return EXIT_OK;
   }
+  if (values.config === '') {
+    process.stderr.write(`bound-imaged: --config needs a path\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+  if (values['check-config'] && !values.version) return checkConfig(values.config);
   const daemon = await import('./daemon.js');
   if (values.version) {
     process.stdout.write(`bound-imaged ${daemon.readVersion()}\n`);
     return EXIT_OK;
-  }
-  if (values.config === '') {
-    process.stderr.write(`bound-imaged: --config needs a path\n${USAGE}`);
-    return EXIT_USAGE;
   }
 
   const [{ createLogger }, { createNotifier }, { MessageId }] = await Promise.all([
@@ -101,6 +112,23 @@ async function main(argv: string[]): Promise<number> {
     return EXIT_FAILURE;
   }
   return handle.done;
+}
+
+/** --check-config: the configuration in effect on stdout (exit 0), or its first error on stderr (exit 1). */
+async function checkConfig(path: string | undefined): Promise<number> {
+  const [{ ConfigError }, { loadConfigFiles }, { renderEffective }] = await Promise.all([
+    import('./config/config-error.js'),
+    import('./config/load.js'),
+    import('./config/effective.js'),
+  ]);
+  try {
+    process.stdout.write(renderEffective(await loadConfigFiles(path)));
+    return EXIT_OK;
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`bound-imaged: invalid configuration: ${err.message}\n`);
+    return EXIT_FAILURE;
+  }
 }
 
 main(process.argv.slice(2)).then(

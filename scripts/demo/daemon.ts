@@ -37,6 +37,8 @@ export function daemonConfigText(c: DemoDaemonConfig): string {
     `auth-file = ${c.authFile}`,
     '[daemon]',
     `state-directory = ${c.stateDirectory}`,
+    // The demo stops and inspects the daemon between steps: it must not exit when idle.
+    'idle-exit = 0',
     '',
   ].join('\n');
 }

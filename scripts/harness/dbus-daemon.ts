@@ -2,7 +2,9 @@
 // system.conf, but listening on a socket in a temp dir, without <user> (it runs as us) and without
 // the distribution's policy includes. Its policy lets root own org.bootc.BoundImages and lets EVERY
 // user send to it, so a non-root caller's Upgrade reaches the daemon and the daemon's own check is
-// what refuses it (the shipped dbus/org.bootc.BoundImages.conf is a second fence, tested elsewhere).
+// what refuses it (the shipped dbus/org.bootc.BoundImages.conf is tested elsewhere). Anyone may send
+// to org.freedesktop.PolicyKit1, as polkit's own policy allows on a real system bus; no polkitd runs
+// here, so the daemon's question to it ends in ServiceUnknown (the real polkitd: e2e-admin.test.ts).
 import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -59,6 +61,7 @@ export function busConfig(socketPath: string, ownNames: readonly string[]): stri
     <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
     <deny send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"
           send_member="UpdateActivationEnvironment"/>
+    <allow send_destination="org.freedesktop.PolicyKit1"/>
 ${send}
   </policy>
   <policy user="root">

@@ -18,6 +18,9 @@ const TOOLS = [
   'python3',
   'systemd-nspawn',
   'ostree',
+  'pandoc',
+  'man',
+  'lexgrog',
 ];
 
 export default function setup(): void {

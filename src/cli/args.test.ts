@@ -16,8 +16,36 @@ describe('parseCommandLine', () => {
   it('reads status and list with and without --json', () => {
     expect(parseCommandLine(['status'])).toEqual({ kind: 'status', json: false });
     expect(parseCommandLine(['status', '--json'])).toEqual({ kind: 'status', json: true });
-    expect(parseCommandLine(['list'])).toEqual({ kind: 'list', json: false });
-    expect(parseCommandLine(['list', '--json'])).toEqual({ kind: 'list', json: true });
+    expect(parseCommandLine(['list'])).toEqual({ kind: 'list', json: false, legend: true, pager: true });
+    expect(parseCommandLine(['list', '--json'])).toEqual({
+      kind: 'list',
+      json: true,
+      legend: true,
+      pager: true,
+    });
+  });
+
+  it('reads the table commands with --no-legend and --no-pager, in any order', () => {
+    expect(parseCommandLine(['jobs'])).toEqual({ kind: 'jobs', json: false, legend: true, pager: true });
+    expect(parseCommandLine(['list', '--no-pager', '--no-legend'])).toEqual({
+      kind: 'list',
+      json: false,
+      legend: false,
+      pager: false,
+    });
+    expect(parseCommandLine(['jobs', '--no-legend', '--json'])).toEqual({
+      kind: 'jobs',
+      json: true,
+      legend: false,
+      pager: true,
+    });
+  });
+
+  it('--version and -V, alone', () => {
+    expect(parseCommandLine(['--version'])).toEqual({ kind: 'version' });
+    expect(parseCommandLine(['-V'])).toEqual({ kind: 'version' });
+    expect(() => parseCommandLine(['--version', 'list'])).toThrow(/--version takes no arguments, got 'list'/);
+    expect(() => parseCommandLine(['status', '--no-legend'])).toThrow(/Unknown option '--no-legend'/);
   });
 
   it('reads upgrade with its defaults', () => {
@@ -81,7 +109,7 @@ describe('parseCommandLine', () => {
   });
 
   it("answers --help and -h per command and overall, with that command's text", () => {
-    for (const cmd of ['status', 'list', 'upgrade', 'cancel']) {
+    for (const cmd of ['status', 'list', 'jobs', 'upgrade', 'cancel']) {
       for (const flag of ['--help', '-h']) {
         const c = parseCommandLine([cmd, flag]);
         expect(c.kind).toBe('help');

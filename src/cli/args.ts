@@ -4,7 +4,15 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CliError, ExitCode } from './cli-error.js';
 import { JOB_PATH_PREFIX, PULL_POLICIES, jobIdOfPath, jobPath, type PullPolicy } from '../contract/index.js';
-import { CANCEL_USAGE, CHECK_USAGE, LIST_USAGE, MAIN_USAGE, STATUS_USAGE, UPGRADE_USAGE } from './usage.js';
+import {
+  CANCEL_USAGE,
+  CHECK_USAGE,
+  JOBS_USAGE,
+  LIST_USAGE,
+  MAIN_USAGE,
+  STATUS_USAGE,
+  UPGRADE_USAGE,
+} from './usage.js';
 import { messageOf } from '../errors.js';
 
 export interface UpgradeRequest {
@@ -25,10 +33,19 @@ export interface CheckRequest {
   roots: string[];
 }
 
+/** A command whose output is a table: `legend` (not --no-legend), `pager` (not --no-pager). */
+export interface TableRequest {
+  kind: 'list' | 'jobs';
+  json: boolean;
+  legend: boolean;
+  pager: boolean;
+}
+
 export type Command =
   | { kind: 'help'; text: string }
+  | { kind: 'version' }
   | { kind: 'status'; json: boolean }
-  | { kind: 'list'; json: boolean }
+  | TableRequest
   | UpgradeRequest
   | { kind: 'cancel'; json: boolean; job: string }
   | CheckRequest;
@@ -44,6 +61,7 @@ export class UsageError extends CliError {
 const HELP_COMMANDS = new Map<string, string>([
   [STATUS_USAGE, 'bound-images status --help'],
   [LIST_USAGE, 'bound-images list --help'],
+  [JOBS_USAGE, 'bound-images jobs --help'],
   [UPGRADE_USAGE, 'bound-images upgrade --help'],
   [CANCEL_USAGE, 'bound-images cancel --help'],
   [CHECK_USAGE, 'bound-images check --help'],
@@ -126,7 +144,26 @@ function parseUpgrade(args: string[], cwd: string): Command {
   return request;
 }
 
-function parseSimple(kind: 'status' | 'list', args: string[], usage: string): Command {
+function parseTable(kind: TableRequest['kind'], args: string[], usage: string): Command {
+  const { values, positionals } = guarded(usage, () =>
+    parseArgs({
+      args,
+      strict: true,
+      allowPositionals: true,
+      options: { ...COMMON, 'no-legend': { type: 'boolean' }, 'no-pager': { type: 'boolean' } },
+    }),
+  );
+  if (values.help) return { kind: 'help', text: usage };
+  noPositionals(positionals, kind, usage);
+  return {
+    kind,
+    json: values.json === true,
+    legend: values['no-legend'] !== true,
+    pager: values['no-pager'] !== true,
+  };
+}
+
+function parseSimple(kind: 'status', args: string[], usage: string): Command {
   const { values, positionals } = guarded(usage, () =>
     parseArgs({ args, strict: true, allowPositionals: true, options: COMMON }),
   );
@@ -173,10 +210,16 @@ export function parseCommandLine(argv: readonly string[], cwd: string = process.
     case 'help':
       if (rest.length > 0 && word === 'help') return parseCommandLine([rest[0] ?? '', '--help'], cwd);
       return { kind: 'help', text: MAIN_USAGE };
+    case '-V':
+    case '--version':
+      if (rest.length > 0) throw new UsageError(`${word} takes no arguments, got '${rest[0]}'`, MAIN_USAGE);
+      return { kind: 'version' };
     case 'status':
       return parseSimple('status', rest, STATUS_USAGE);
     case 'list':
-      return parseSimple('list', rest, LIST_USAGE);
+      return parseTable('list', rest, LIST_USAGE);
+    case 'jobs':
+      return parseTable('jobs', rest, JOBS_USAGE);
     case 'upgrade':
       return parseUpgrade(rest, cwd);
     case 'cancel':

@@ -10,6 +10,13 @@ import { BUS_NAME, PROPERTIES_INTERFACE } from '../contract/index.js';
 
 /** How long one method call may wait for its answer (libdbus' default). */
 export const CALL_TIMEOUT_MS = 25_000;
+/**
+ * Upgrade and Cancel from a terminal may wait for a polkit password prompt (as systemctl does when
+ * its stdin is a terminal): the call carries ALLOW_INTERACTIVE_AUTHORIZATION and may take this long.
+ */
+export const INTERACTIVE_CALL_TIMEOUT_MS = 300_000;
+const ALLOW_INTERACTIVE_AUTHORIZATION = 0x4;
+const AUTHORIZED_MEMBERS = new Set(['Upgrade', 'Cancel']);
 const METHOD_RETURN = 2;
 const ERROR = 3;
 const SIGNAL = 4;
@@ -119,7 +126,7 @@ export async function connectSystemBus(): Promise<BusClient> {
     connection.close();
   }
 
-  function rawCall(msg: Message, what: string): Promise<Message> {
+  function rawCall(msg: Message, what: string, timeoutMs = CALL_TIMEOUT_MS): Promise<Message> {
     if (lost) return Promise.reject(lost);
     return new Promise<Message>((resolve, reject) => {
       const timer = setTimeout(
@@ -127,10 +134,10 @@ export async function connectSystemBus(): Promise<BusClient> {
           done(
             new CliError(
               ExitCode.Unreachable,
-              `${what}: no answer from bound-imaged within ${CALL_TIMEOUT_MS / 1000} s`,
+              `${what}: no answer from bound-imaged within ${timeoutMs / 1000} s`,
             ),
           ),
-        CALL_TIMEOUT_MS,
+        timeoutMs,
       );
       const onLost = (err: CliError): void => done(err);
       const done = (err: CliError | null, reply?: Message): void => {
@@ -164,14 +171,16 @@ export async function connectSystemBus(): Promise<BusClient> {
 
   return {
     async call(path, iface, member, signature, body) {
+      const interactive = AUTHORIZED_MEMBERS.has(member) && process.stdin.isTTY === true;
       const msg = new dbus.Message({
         destination: BUS_NAME,
         path,
         interface: iface,
         member,
         ...(signature ? { signature, body: body ?? [] } : {}),
+        ...(interactive ? { flags: ALLOW_INTERACTIVE_AUTHORIZATION } : {}),
       });
-      const reply = await rawCall(msg, member);
+      const reply = await rawCall(msg, member, interactive ? INTERACTIVE_CALL_TIMEOUT_MS : CALL_TIMEOUT_MS);
       return Array.isArray(reply.body) ? reply.body : [];
     },
     async getAll(path, iface) {

@@ -1,6 +1,6 @@
-// The four commands of bound-images over a connected bus: status, list, upgrade (follow the job to
-// its end), cancel. Each returns its exit code; failures are thrown as CliError.
-import type { UpgradeRequest } from './args.js';
+// The commands of bound-images over a connected bus: status, list, upgrade (follow the job to its
+// end), cancel (jobs is in jobs.ts). Each returns its exit code; failures are thrown as CliError.
+import type { TableRequest, UpgradeRequest } from './args.js';
 import type { BusClient } from './bus.js';
 import { CliError, ExitCode, type ExitCodeValue } from './cli-error.js';
 import {
@@ -24,6 +24,8 @@ export interface Io {
   /** Called with a function that stops following; returns a function that uninstalls the hook. */
   onInterrupt(stop: () => void): () => void;
   now(): number;
+  /** Writes a table to stdout, through the pager when `pager` and stdout is a terminal. */
+  writeTable(text: string, pager: boolean): Promise<void>;
 }
 
 async function readJob(bus: BusClient, path: string): Promise<JobView> {
@@ -39,11 +41,16 @@ export async function status(bus: BusClient, io: Io, json: boolean): Promise<Exi
   return ExitCode.Ok;
 }
 
-export async function list(bus: BusClient, io: Io, json: boolean): Promise<ExitCodeValue> {
+/** Exit 1 when the daemon could not list the store (state `unknown`): the table is shown anyway. */
+export async function list(bus: BusClient, io: Io, req: TableRequest): Promise<ExitCodeValue> {
   const [body] = await bus.call(MANAGER_PATH, MANAGER_INTERFACE, 'ListBoundImages');
   const rows = decodeListRows(body);
-  io.stdout.write(json ? jsonDocument(listJson(rows)) : formatList(rows));
-  return ExitCode.Ok;
+  if (req.json) io.stdout.write(jsonDocument(listJson(rows)));
+  else await io.writeTable(formatList(rows, req.legend), req.pager);
+  const unknown = rows.find((r) => r.state === 'unknown');
+  if (unknown === undefined) return ExitCode.Ok;
+  io.stderr.write(`bound-images: the states are unknown: ${unknown.detail}\n`);
+  return ExitCode.Failed;
 }
 
 function upgradeOptions(bus: BusClient, req: UpgradeRequest): Record<string, unknown> {

@@ -4,6 +4,7 @@ import type { PlannedChange } from '../contract/index.js';
 import { stagedJson, stagedRows } from './staged.js';
 import type { JobView, ListRow, ManagerView } from './decode.js';
 import type { JobEvent } from './job-events.js';
+import { formatTable } from './table.js';
 
 export function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -78,24 +79,12 @@ export function formatStatus(m: ManagerView, job: JobView | null, nowMs: number)
   return table(rows);
 }
 
-/** The list as aligned columns; the last column (detail) is not padded. */
-export function formatList(rows: readonly ListRow[]): string {
-  if (rows.length === 0) return 'no bound images\n';
-  const head: [string, string, string, string] = ['STATE', 'REFERENCE', 'SOURCE', 'DETAIL'];
-  const cells = [
-    head,
-    ...rows.map((r): [string, string, string, string] => [r.state, r.reference, r.sourceFile, r.detail]),
-  ];
-  const widths = [0, 1, 2].map((i) => Math.max(...cells.map((c) => c[i]?.length ?? 0)));
-  return (
-    cells
-      .map((c) =>
-        c
-          .map((cell, i) => (i < 3 ? cell.padEnd(widths[i] ?? 0) : cell))
-          .join('  ')
-          .trimEnd(),
-      )
-      .join('\n') + '\n'
+/** The list as aligned columns; the last column (detail) is not padded. `legend`: headings (--no-legend: none). */
+export function formatList(rows: readonly ListRow[], legend = true): string {
+  return formatTable(
+    ['STATE', 'REFERENCE', 'SOURCE', 'DETAIL'],
+    rows.map((r) => [r.state, r.reference, r.sourceFile, r.detail]),
+    { legend, empty: 'no bound images' },
   );
 }
 

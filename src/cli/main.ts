@@ -40,12 +40,25 @@ function makeIo(command: Command): Io {
       };
     },
     now: () => Date.now(),
+    async writeTable(text, pager) {
+      const { writePaged } = await import('./pager.js');
+      await writePaged(text, process.stdout, {
+        noPager: !pager,
+        isTTY: process.stdout.isTTY === true,
+        env: process.env,
+      });
+    },
   };
 }
 
 async function run(command: Command): Promise<ExitCodeValue> {
   if (command.kind === 'help') {
     process.stdout.write(command.text);
+    return ExitCode.Ok;
+  }
+  if (command.kind === 'version') {
+    const { readVersion } = await import('../version.js');
+    process.stdout.write(`bound-images ${readVersion()}\n`);
     return ExitCode.Ok;
   }
   if (command.kind === 'check') {
@@ -61,7 +74,9 @@ async function run(command: Command): Promise<ExitCodeValue> {
       case 'status':
         return await commands.status(bus, io, command.json);
       case 'list':
-        return await commands.list(bus, io, command.json);
+        return await commands.list(bus, io, command);
+      case 'jobs':
+        return await (await import('./jobs.js')).jobs(bus, io, command);
       case 'upgrade':
         return await commands.upgrade(bus, io, command);
       case 'cancel':

@@ -8,6 +8,7 @@ this host's logically bound images in the bootc-owned image store.
 commands:
   status            the daemon's state, last result and current job
   list              every bound image and whether it is in the store
+  jobs              the reconcile jobs: running, waiting and recently finished
   upgrade           reconcile now (discover, pull, garbage-collect) and follow
                     the job to its end
   cancel JOB        cancel a running or waiting job (number or object path)
@@ -16,6 +17,7 @@ commands:
                     consumers that would pull their own copy
 
 Every command takes --json (one JSON document on stdout) and --help.
+--version (-V) prints the version of bound-images.
 
 exit status: 0 success, 1 the reconcile failed or was cancelled (check: an
              error), 2 usage error, 3 daemon unreachable or access denied,
@@ -32,15 +34,31 @@ options:
   -h, --help  show this help
 `;
 
-export const LIST_USAGE = `usage: bound-images list [--json]
+const TABLE_OPTIONS = `  --json       print one JSON document instead of a table
+  --no-legend  leave out the column headings (and the line of an empty table)
+  --no-pager   do not pipe the table into a pager (used on a terminal only:
+               $BOUND_IMAGES_PAGER, else $PAGER, else less)
+  -h, --help   show this help`;
+
+export const LIST_USAGE = `usage: bound-images list [--json] [--no-legend] [--no-pager]
 
 Lists every image the deployment roots bind, with its state in the store:
-present (with the image id), missing, failed (with the last pull error) or
-invalid (the bound-images.d entry or its Quadlet file could not be used).
+present (with the image id), missing, failed (with the last pull error),
+invalid (the bound-images.d entry or its Quadlet file could not be used) or
+unknown (the store could not be listed: Podman is down; then exit status 1).
 
 options:
-  --json      print one JSON document instead of a table
-  -h, --help  show this help
+${TABLE_OPTIONS}
+`;
+
+export const JOBS_USAGE = `usage: bound-images jobs [--json] [--no-legend] [--no-pager]
+
+Lists the reconcile jobs the daemon has, oldest first: the running one, those
+waiting behind it and the last finished ones, with their state, phase, images,
+start time, caller and result (or progress).
+
+options:
+${TABLE_OPTIONS}
 `;
 
 export const UPGRADE_USAGE = `usage: bound-images upgrade [--root PATH] [--pull-policy POLICY] [--dry-run]

@@ -1,5 +1,6 @@
-// Public surface of the configuration module: /etc/bound-imaged/config.ini → a validated Config.
+// Public surface of the configuration module: the layered config.ini files → a validated Config.
 export { ConfigError } from './config-error.js';
 export { CONFIG_KEYS, defaultConfig, type Config } from './schema.js';
-export { parseConfig } from './parse.js';
-export { DEFAULT_CONFIG_PATH, loadConfig } from './load.js';
+export { applyLayers, parseConfig, parseLayer } from './parse.js';
+export { DEFAULT_CONFIG_PATH, loadConfig, loadConfigFiles } from './load.js';
+export { CONFIG_PATHS, type ConfigPaths } from './paths.js';

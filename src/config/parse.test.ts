@@ -26,16 +26,16 @@ describe('defaults', () => {
     expect(defaultConfig()).toEqual({
       file: null,
       storage: { path: '/usr/lib/bootc/storage', podmanSocket: '/run/bound-imaged/podman.sock' },
-      discovery: { roots: ['/', '/ostree/deploy/*/deploy/*'] },
+      discovery: { roots: ['/', '/ostree/deploy/*/deploy/*', '/sysroot/state/deploy/*'] },
       pull: {
         concurrency: 3,
         retries: 3,
         retryDelayMs: 1000,
         timeoutMs: 600_000,
-        authFile: '/etc/ostree/auth.json',
+        authFiles: ['/run/ostree/auth.json', '/etc/ostree/auth.json', '/usr/lib/ostree/auth.json'],
       },
       gc: { enabled: true },
-      daemon: { stateDirectory: '/var/lib/bound-imaged', keepJobs: 16 },
+      daemon: { stateDirectory: '/var/lib/bound-imaged', keepJobs: 16, idleExitMs: 60_000 },
       staged: {
         lockFinalization: true,
         ostreeRunDir: '/run/ostree',
@@ -50,7 +50,11 @@ describe('defaults', () => {
     const a = defaultConfig();
     a.discovery.roots.push('/x');
     a.pull.concurrency = 9;
-    expect(defaultConfig().discovery.roots).toEqual(['/', '/ostree/deploy/*/deploy/*']);
+    expect(defaultConfig().discovery.roots).toEqual([
+      '/',
+      '/ostree/deploy/*/deploy/*',
+      '/sysroot/state/deploy/*',
+    ]);
     expect(defaultConfig().pull.concurrency).toBe(3);
   });
 
@@ -76,6 +80,7 @@ describe('defaults', () => {
       'gc.enabled',
       'daemon.state-directory',
       'daemon.keep-jobs',
+      'daemon.idle-exit',
       'staged.lock-finalization',
       'staged.ostree-run-dir',
       'staged.sysroot',
@@ -107,6 +112,7 @@ describe('every key is read', () => {
       '[daemon]',
       'state-directory = /var/lib/other',
       'keep-jobs = 1000',
+      'idle-exit = 0',
       '[staged]',
       'lock-finalization = off',
       'ostree-run-dir = /tmp/run-ostree',
@@ -123,10 +129,10 @@ describe('every key is read', () => {
         retries: 0,
         retryDelayMs: 250,
         timeoutMs: 86_400_000,
-        authFile: '/etc/containers/auth.json',
+        authFiles: ['/etc/containers/auth.json'],
       },
       gc: { enabled: false },
-      daemon: { stateDirectory: '/var/lib/other', keepJobs: 1000 },
+      daemon: { stateDirectory: '/var/lib/other', keepJobs: 1000, idleExitMs: 0 },
       staged: {
         lockFinalization: false,
         ostreeRunDir: '/tmp/run-ostree',
@@ -206,10 +212,11 @@ const BAD_VALUES: Record<string, string[]> = {
   'pull.retries': ['-1', '11', '1.5', 'x', ''],
   'pull.retry-delay': ['-1', '60.5', '61', 'abc', '1,5', '1.', '1e0', ''],
   'pull.timeout': ['0', '86401', '1.5', '10s', '-5', ''],
-  'pull.auth-file': ['auth.json', 'etc/ostree/auth.json', ''],
+  'pull.auth-file': ['auth.json', 'etc/ostree/auth.json', '', '/run/ostree/auth.json etc/ostree/auth.json'],
   'gc.enabled': ['maybe', '2', 'y', 'enable', '', 'null'],
   'daemon.state-directory': ['var/lib/bound-imaged', ''],
   'daemon.keep-jobs': ['0', '1001', 'x', '-1', ''],
+  'daemon.idle-exit': ['-1', '86401', '1.5', '60s', 'never', ''],
   'staged.lock-finalization': ['maybe', '2', ''],
   'staged.ostree-run-dir': ['run/ostree', ''],
   'staged.sysroot': ['sysroot', ''],

@@ -1,6 +1,8 @@
 // parseConfig: the text of config.ini → a validated Config. Layout problems (unknown section or key,
 // repeated key, key outside a section, malformed line) are found by the line scan, values are read by
 // `ini` and checked by each key's rule; every error names the file, the section.key and the line.
+// The same two steps serve the layered configuration (load.ts): parseLayer() reads one file into its
+// settings, applyLayers() applies the layers' settings in order over the defaults (later wins per key).
 import ini from 'ini';
 import { ConfigError } from './config-error.js';
 import { scanIniLines, type IniLine } from './ini-lines.js';
@@ -11,24 +13,75 @@ type KeyLine = Extract<IniLine, { kind: 'key' }>;
 
 const KNOWN_SECTIONS = SECTIONS.map((s) => `[${s}]`).join(', ');
 
+/** One key set in one file: the value's text as `ini` reads it, and where it stands. */
+export interface ConfigSetting {
+  readonly spec: KeySpec;
+  readonly text: string;
+  readonly file: string;
+  readonly line: number;
+}
+
+/** One configuration file: what it sets, in file order. Its layout is valid; its values are not checked yet. */
+export interface ConfigLayer {
+  readonly file: string;
+  readonly settings: readonly ConfigSetting[];
+}
+
 /** Parse and validate `text`, read from `file` (used in errors and as `Config.file`). Throws ConfigError. */
 export function parseConfig(text: string, file: string): Config {
+  return applyLayers([parseLayer(text, file)]).config;
+}
+
+/**
+ * Read and check the settings of one file: its layout, then every value against its key's rule, in
+ * file order, so the first problem of the file is the one reported. Throws ConfigError.
+ */
+export function parseLayer(text: string, file: string): ConfigLayer {
   const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
   const keyLines = checkLayout(scanIniLines(body), file);
 
   // The layout check passed: ini reads each known key from exactly one line.
   const decoded: unknown = ini.decode(body);
 
-  const config = defaultConfig();
-  config.file = file;
-  for (const { entry, spec } of keyLines) {
-    const name = `${spec.section}.${spec.key}`;
+  const scratch = defaultConfig();
+  const settings = keyLines.map(({ entry, spec }): ConfigSetting => {
+    const where = { key: settingName(spec), line: entry.line };
     const text = valueText(decodedValue(decoded, spec.section, spec.key), entry);
-    if (!text.ok) throw new ConfigError(file, text.reason, { key: name, line: entry.line });
-    const reason = spec.apply(config, text.value);
-    if (reason !== undefined) throw new ConfigError(file, reason, { key: name, line: entry.line });
+    if (!text.ok) throw new ConfigError(file, text.reason, where);
+    const reason = spec.apply(scratch, text.value);
+    if (reason !== undefined) throw new ConfigError(file, reason, where);
+    return { spec, text: text.value, file, line: entry.line };
+  });
+  return { file, settings };
+}
+
+/**
+ * The defaults, then every layer's settings in order: a key set again in a later layer overrides it.
+ * parseLayer() checked every value already, also one a later layer overrides, so no file holds an
+ * error unnoticed; a layer built by hand is checked here the same way. `config.file` is the last layer's file (null without layers); `origins` names, per
+ * `section.key` set by some layer, the setting in effect.
+ */
+export function applyLayers(layers: readonly ConfigLayer[]): {
+  config: Config;
+  origins: Map<string, ConfigSetting>;
+} {
+  const config = defaultConfig();
+  const origins = new Map<string, ConfigSetting>();
+  for (const layer of layers) {
+    for (const setting of layer.settings) {
+      const name = settingName(setting.spec);
+      const reason = setting.spec.apply(config, setting.text);
+      if (reason !== undefined)
+        throw new ConfigError(setting.file, reason, { key: name, line: setting.line });
+      origins.set(name, setting);
+    }
+    config.file = layer.file;
   }
-  return config;
+  return { config, origins };
+}
+
+function settingName(spec: KeySpec): string {
+  return `${spec.section}.${spec.key}`;
 }
 
 /**

@@ -81,3 +81,16 @@ export const absolutePathList: Rule<string[]> = {
     return { ok: true, value: [...new Set(items)] };
   },
 };
+
+/** A whitespace-separated, non-empty list of absolute paths (no globs), in order; repeats are dropped. */
+export const absolutePaths: Rule<string[]> = {
+  expects: 'one or more absolute paths, separated by spaces',
+  check(text) {
+    const items = text.split(/\s+/).filter((item) => item !== '');
+    if (items.length === 0) return { ok: false, reason: 'expected at least one absolute path' };
+    const relative = items.find((item) => !item.startsWith('/'));
+    if (relative !== undefined)
+      return { ok: false, reason: `expected absolute paths, got ${show(relative)}` };
+    return { ok: true, value: [...new Set(items)] };
+  },
+};

@@ -4,6 +4,7 @@
 import {
   absolutePath,
   absolutePathList,
+  absolutePaths,
   boolean,
   decimal,
   integer,
@@ -16,9 +17,15 @@ export interface Config {
   file: string | null;
   storage: { path: string; podmanSocket: string };
   discovery: { roots: string[] };
-  pull: { concurrency: number; retries: number; retryDelayMs: number; timeoutMs: number; authFile: string };
+  pull: {
+    concurrency: number;
+    retries: number;
+    retryDelayMs: number;
+    timeoutMs: number;
+    authFiles: string[];
+  };
   gc: { enabled: boolean };
-  daemon: { stateDirectory: string; keepJobs: number };
+  daemon: { stateDirectory: string; keepJobs: number; idleExitMs: number };
   staged: {
     lockFinalization: boolean;
     ostreeRunDir: string;
@@ -63,12 +70,24 @@ function spec<T>(fields: {
 
 const SECONDS_TO_MS = 1000;
 
+/**
+ * Where ostree-ext (bootc's `ostree_ext::globals::get_global_authfile()`, as root) looks for the
+ * global pull secret, in its order: runtime, then persistent, then the one baked into the image. The
+ * default of `[pull] auth-file`, searched by store/auth.ts findGlobalAuthFile().
+ */
+export const OSTREE_AUTH_FILES: readonly string[] = [
+  '/run/ostree/auth.json',
+  '/etc/ostree/auth.json',
+  '/usr/lib/ostree/auth.json',
+];
+
 export const KEY_SPECS: readonly KeySpec[] = [
   spec({
     section: 'storage',
     key: 'path',
     default: '/usr/lib/bootc/storage',
-    description: 'The bootc-owned image store that receives the bound images (the Podman --root).',
+    description:
+      'The bootc-owned image store that receives the bound images (the graphroot of the Podman service).',
     rule: absolutePath,
     set: (c, v) => (c.storage.path = v),
   }),
@@ -83,8 +102,9 @@ export const KEY_SPECS: readonly KeySpec[] = [
   spec({
     section: 'discovery',
     key: 'roots',
-    default: '/ /ostree/deploy/*/deploy/*',
-    description: 'Deployment roots whose usr/lib/bootc/bound-images.d is read; only directories count.',
+    default: '/ /ostree/deploy/*/deploy/* /sysroot/state/deploy/*',
+    description:
+      'Deployment roots whose usr/lib/bootc/bound-images.d is read and whose origin file names a host image GC keeps; only directories count.',
     rule: absolutePathList,
     set: (c, v) => (c.discovery.roots = v),
   }),
@@ -123,11 +143,11 @@ export const KEY_SPECS: readonly KeySpec[] = [
   spec({
     section: 'pull',
     key: 'auth-file',
-    default: '/etc/ostree/auth.json',
+    default: OSTREE_AUTH_FILES.join(' '),
     description:
-      'Registry credentials (containers-auth.json) for images whose Quadlet file sets no AuthFile=.',
-    rule: absolutePath,
-    set: (c, v) => (c.pull.authFile = v),
+      'Registry credentials (containers-auth.json) for images whose Quadlet file sets no AuthFile=: the first of these files that exists (none: anonymous).',
+    rule: absolutePaths,
+    set: (c, v) => (c.pull.authFiles = v),
   }),
   spec({
     section: 'gc',
@@ -152,6 +172,15 @@ export const KEY_SPECS: readonly KeySpec[] = [
     description: 'Finished Job objects kept readable on D-Bus.',
     rule: integer(1, 1000),
     set: (c, v) => (c.daemon.keepJobs = v),
+  }),
+  spec({
+    section: 'daemon',
+    key: 'idle-exit',
+    default: '60',
+    description:
+      'Seconds without a job, a method call or work due before the daemon exits (0: never); D-Bus activation or the timer starts it again.',
+    rule: integer(0, 86400),
+    set: (c, v) => (c.daemon.idleExitMs = v * SECONDS_TO_MS),
   }),
   spec({
     section: 'staged',
@@ -222,9 +251,9 @@ export function defaultConfig(): Config {
     file: null,
     storage: { path: '', podmanSocket: '' },
     discovery: { roots: [] },
-    pull: { concurrency: 0, retries: 0, retryDelayMs: 0, timeoutMs: 0, authFile: '' },
+    pull: { concurrency: 0, retries: 0, retryDelayMs: 0, timeoutMs: 0, authFiles: [] },
     gc: { enabled: false },
-    daemon: { stateDirectory: '', keepJobs: 0 },
+    daemon: { stateDirectory: '', keepJobs: 0, idleExitMs: 0 },
     staged: { lockFinalization: false, ostreeRunDir: '', sysroot: '', retryDelayMs: 0, retryMaxDelayMs: 0 },
   };
   for (const s of KEY_SPECS) {

@@ -13,6 +13,7 @@ export const MANAGER_SPEC = {
       ],
     },
     { name: 'ListBoundImages', args: [{ name: 'images', type: 'a(ssss)', direction: 'out' }] },
+    { name: 'ListBoundImagesByRoot', args: [{ name: 'images', type: 'a(sssss)', direction: 'out' }] },
   ],
   properties: [
     { name: 'State', type: 's', access: 'read' },

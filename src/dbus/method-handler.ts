@@ -1,5 +1,6 @@
 // Every method call on our objects comes through here before dbus-next's own dispatch: Upgrade,
-// ListBoundImages and Cancel (with the caller's UID, which dbus-next's Interface methods never see),
+// ListBoundImages and Cancel (with the caller's UID, which dbus-next's Interface methods never see,
+// and polkit's word for non-root callers: polkit.ts),
 // Introspect (rendered from the contract, argument names included) and Properties.Set (refused:
 // every property is read-only). Each call is checked in this order: signature, caller, arguments.
 import dbus from 'dbus-next';
@@ -14,33 +15,36 @@ import {
   jobIdOfPath,
   type InterfaceSpec,
 } from '../contract/index.js';
-import { callerUid } from './caller.js';
 import { DBusErrorName, ServiceError } from './errors.js';
 import { renderIntrospection } from '../contract/introspection-xml.js';
+import { Authorizer, PolkitAction, type PolkitActionId } from './polkit.js';
 import { parseUpgradeOptions, shown } from './upgrade-options.js';
 import { messageOf } from '../errors.js';
 
 const INTROSPECTABLE = 'org.freedesktop.DBus.Introspectable';
 const PROPERTIES = 'org.freedesktop.DBus.Properties';
 
-/** Only UID 0 may change anything. */
-export const PRIVILEGED_UID = 0;
-
 export type InventoryTuple = [reference: string, sourceFile: string, state: string, detail: string];
+export type RootInventoryTuple = [root: string, ...InventoryTuple];
 
 /** What the handler needs from the service; it holds no business rules itself. */
 export interface MethodBackend {
   /** Starts or joins a reconcile; returns the job's object path. Throws QueueFullError or a ServiceError. */
   upgrade(options: ReconcileOptions, uid: number): string;
   listBoundImages(): Promise<InventoryTuple[]>;
+  listBoundImagesByRoot(): Promise<RootInventoryTuple[]>;
   /** The state of an exported job: undefined when no such object exists. */
   jobState(id: number): string | undefined;
   /** Cancels a running or waiting job. */
   cancel(id: number, uid: number): void;
   /** Whether any job object is exported (the manager then has a `job` child node). */
   hasJobs(): boolean;
-  /** A refused privileged call, for the journal. */
-  denied?(member: string, sender: string, uid: number | null): void;
+  /** A refused privileged call, for the journal: `reason` is the text the caller got. */
+  denied?(member: string, sender: string, uid: number | null, reason: string): void;
+  /** A non-root caller that polkit allowed, for the journal. */
+  authorized?(member: string, sender: string, uid: number, action: string): void;
+  /** Called when a method call starts being answered; the returned function when its reply is sent. */
+  callStarted?(): () => void;
 }
 
 interface ReplyValue {
@@ -86,35 +90,38 @@ function expectSignature(msg: dbus.Message, iface: string, want: string): void {
  * Get/GetAll/Ping/… on ours, fall through to dbus-next.
  */
 export function installMethodHandler(bus: dbus.MessageBus, backend: MethodBackend): () => void {
+  const authorizer = new Authorizer(bus);
+
   const answer = (msg: dbus.Message, work: () => Promise<ReplyValue> | ReplyValue): true => {
+    const done = backend.callStarted?.();
     Promise.resolve()
       .then(work)
       .then(
         (r) => send(bus, dbus.Message.newMethodReturn(msg, r.signature, r.body)),
         (err: unknown) => send(bus, errorReply(msg, err)),
-      );
+      )
+      .finally(done);
     return true;
   };
 
-  const requireRoot = async (msg: dbus.Message, iface: string): Promise<number> => {
-    let uid: number | null = null;
-    try {
-      uid = await callerUid(bus, msg.sender);
-    } catch (err) {
-      backend.denied?.(msg.member, msg.sender ?? '', null);
-      throw new ServiceError(
-        DBusErrorName.AccessDenied,
-        `${iface}.${msg.member}: cannot tell who the caller is (${messageOf(err)})`,
-      );
+  /** Root, or a caller polkit allows `action`; else AccessDenied naming the action. */
+  const requireAuthorized = async (
+    msg: dbus.Message,
+    iface: string,
+    action: PolkitActionId,
+  ): Promise<number> => {
+    const decision = await authorizer.authorize({
+      method: `${iface}.${msg.member}`,
+      action,
+      sender: msg.sender,
+      flags: msg.flags,
+    });
+    if (decision.allowed) {
+      if (decision.by === 'polkit') backend.authorized?.(msg.member, msg.sender ?? '', decision.uid, action);
+      return decision.uid;
     }
-    if (uid !== PRIVILEGED_UID) {
-      backend.denied?.(msg.member, msg.sender ?? '', uid);
-      throw new ServiceError(
-        DBusErrorName.AccessDenied,
-        `${iface}.${msg.member} is only allowed for root (UID ${PRIVILEGED_UID}); the caller is UID ${uid}`,
-      );
-    }
-    return uid;
+    backend.denied?.(msg.member, msg.sender ?? '', decision.uid, decision.text);
+    throw new ServiceError(DBusErrorName.AccessDenied, decision.text);
   };
 
   const introspect = (msg: dbus.Message, interfaces: InterfaceSpec[], children: string[]): true =>
@@ -169,7 +176,7 @@ export function installMethodHandler(bus: dbus.MessageBus, backend: MethodBacken
       case 'Upgrade':
         return answer(msg, async () => {
           expectSignature(msg, MANAGER_INTERFACE, 'a{sv}');
-          const uid = await requireRoot(msg, MANAGER_INTERFACE);
+          const uid = await requireAuthorized(msg, MANAGER_INTERFACE, PolkitAction.upgrade);
           const options = await parseUpgradeOptions(msg.body[0]);
           return { signature: 'o', body: [backend.upgrade(options, uid)] };
         });
@@ -177,6 +184,11 @@ export function installMethodHandler(bus: dbus.MessageBus, backend: MethodBacken
         return answer(msg, async () => {
           expectSignature(msg, MANAGER_INTERFACE, '');
           return { signature: 'a(ssss)', body: [await backend.listBoundImages()] };
+        });
+      case 'ListBoundImagesByRoot':
+        return answer(msg, async () => {
+          expectSignature(msg, MANAGER_INTERFACE, '');
+          return { signature: 'a(sssss)', body: [await backend.listBoundImagesByRoot()] };
         });
       default:
         return answer(msg, () => {
@@ -196,7 +208,7 @@ export function installMethodHandler(bus: dbus.MessageBus, backend: MethodBacken
     }
     return answer(msg, async () => {
       expectSignature(msg, JOB_INTERFACE, '');
-      const uid = await requireRoot(msg, JOB_INTERFACE);
+      const uid = await requireAuthorized(msg, JOB_INTERFACE, PolkitAction.cancel);
       const state = backend.jobState(id);
       if (state === undefined) {
         throw new ServiceError(DBusErrorName.UnknownObject, `job ${id} does not exist (any more)`);

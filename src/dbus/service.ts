@@ -6,13 +6,14 @@ import dbus from 'dbus-next';
 import type { InventoryRow } from '../reconcile/inventory.js';
 import type { Job, ReconcileOptions } from '../reconcile/job.js';
 import type { Reconciler } from '../reconcile/reconciler.js';
+import { SharedResultBusyError } from '../reconcile/shared-result.js';
 import { connectBus, type BusConnection } from '../contract/connect-bus.js';
 import { BUS_NAME, MANAGER_PATH, jobPath } from '../contract/index.js';
 import { messageOf } from '../errors.js';
 import { DBusErrorName, ServiceError } from './errors.js';
 import { JobObject } from './job-object.js';
 import { ManagerObject, jobRemovedSignal, type ManagerView } from './manager-object.js';
-import { installMethodHandler, type InventoryTuple } from './method-handler.js';
+import { installMethodHandler, type InventoryTuple, type RootInventoryTuple } from './method-handler.js';
 
 /** The daemon's side of the service: what the manager shows and the two actions it takes. */
 export interface ServiceModel extends ManagerView {
@@ -23,7 +24,10 @@ export interface ServiceModel extends ManagerView {
 
 /** Journal hooks for what happens at the bus boundary. */
 export interface ServiceEvents {
-  denied?(member: string, sender: string, uid: number | null): void;
+  denied?(member: string, sender: string, uid: number | null, reason: string): void;
+  authorized?(member: string, sender: string, uid: number, action: string): void;
+  /** A method call is being answered; the returned function runs once its reply is sent. */
+  callStarted?(): () => void;
   cancelled?(jobId: number, uid: number): void;
   /** The bus connection broke after start: the daemon cannot serve any more. */
   busLost?(err: Error): void;
@@ -73,6 +77,10 @@ function tuples(rows: readonly InventoryRow[]): InventoryTuple[] {
   return rows.map((r) => [r.reference, r.sourceFile, r.state, r.detail]);
 }
 
+function rootTuples(rows: readonly InventoryRow[]): RootInventoryTuple[] {
+  return rows.map((r) => [r.root, r.reference, r.sourceFile, r.state, r.detail]);
+}
+
 export class BoundImagesService {
   private readonly jobs = new Map<number, JobObject>();
   private readonly manager: ManagerObject;
@@ -118,13 +126,8 @@ export class BoundImagesService {
     this.detach.push(
       installMethodHandler(this.bus, {
         upgrade: (options, uid) => jobPath(model.upgrade(options, uid).id),
-        listBoundImages: async () => {
-          try {
-            return tuples(await model.listBoundImages());
-          } catch (err) {
-            throw new ServiceError(DBusErrorName.Failed, `cannot list the bound images: ${messageOf(err)}`);
-          }
-        },
+        listBoundImages: async () => tuples(await this.inventory()),
+        listBoundImagesByRoot: async () => rootTuples(await this.inventory()),
         jobState: (id) => this.jobs.get(id)?.job.state,
         cancel: (id, uid) => {
           reconciler.cancel(id, uid);
@@ -132,6 +135,8 @@ export class BoundImagesService {
         },
         hasJobs: () => this.jobs.size > 0,
         ...(events?.denied ? { denied: events.denied } : {}),
+        ...(events?.authorized ? { authorized: events.authorized } : {}),
+        ...(events?.callStarted ? { callStarted: events.callStarted } : {}),
       }),
     );
 
@@ -155,6 +160,18 @@ export class BoundImagesService {
     });
 
     this.detach.push(this.connection.onLost((err) => this.lost(err)));
+  }
+
+  /** The inventory of both List methods; a failure is the caller's Failed error. */
+  private async inventory(): Promise<InventoryRow[]> {
+    try {
+      return await this.opts.model.listBoundImages();
+    } catch (err) {
+      if (err instanceof SharedResultBusyError) {
+        throw new ServiceError(DBusErrorName.LimitsExceeded, `ListBoundImages: ${err.message}`);
+      }
+      throw new ServiceError(DBusErrorName.Failed, `cannot list the bound images: ${messageOf(err)}`);
+    }
   }
 
   private lost(err: Error): void {
@@ -192,6 +209,18 @@ export class BoundImagesService {
   /** Re-reads the model (after the daemon changed LastResult, Roots, …) and announces what moved. */
   refreshManager(): void {
     if (!this.stopped) this.manager.refresh();
+  }
+
+  /**
+   * Gives up the bus name but keeps the connection: the calls the bus routed here before can still
+   * be answered, and a new call activates a new process. The reply comes after those calls (the bus
+   * keeps order), so once it resolves, no call for the name is still on its way here.
+   */
+  async releaseName(): Promise<void> {
+    await Promise.race([
+      this.bus.releaseName(BUS_NAME).catch(() => undefined),
+      new Promise((resolve) => setTimeout(resolve, 1000).unref()),
+    ]);
   }
 
   /** Releases the name and disconnects; safe to call twice. */

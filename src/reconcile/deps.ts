@@ -1,8 +1,9 @@
 // The real RunDeps of a reconcile: the Podman client on the configured socket, discovery of the
-// run's roots (root-set.ts: configured, remembered, caller's), and credentials (the image's
-// AuthFile=, else the global auth file, which may be missing). The store listing is kept between
-// runs while the store's image records are unchanged (store/listing-cache.ts). Heavy modules (dockerode) are
-// imported on first use, so the daemon reaches READY quickly; a failed load is retried next time.
+// run's roots (root-set.ts: configured, remembered, caller's), the host images their deployment
+// origin files name, and credentials (the image's AuthFile=, else the first existing global auth
+// file, or none). The store listing is kept between runs while the store's image records are
+// unchanged (store/listing-cache.ts). Heavy modules (dockerode) are imported on first use, so the
+// daemon reaches READY quickly; a failed load is retried next time.
 import type { Config } from '../config/index.js';
 import type { Logger } from '../systemd/log.js';
 import { RootSet } from './root-set.js';
@@ -18,13 +19,15 @@ export interface RunDepsOptions {
 async function loadRunDeps(o: RunDepsOptions): Promise<RunDeps> {
   const { config } = o;
   const roots = o.roots ?? new RootSet(config.discovery.roots);
-  const [{ StoreClient }, { ListingCache }, { ServedRoot }, { discoverRoots }, auth] = await Promise.all([
-    import('../store/podman-client.js'),
-    import('../store/listing-cache.js'),
-    import('../store/served-root.js'),
-    import('../discovery/index.js'),
-    import('../store/auth.js'),
-  ]);
+  const [{ StoreClient }, { ListingCache }, { ServedRoot }, { discoverRoots }, { readHostImages }, auth] =
+    await Promise.all([
+      import('../store/podman-client.js'),
+      import('../store/listing-cache.js'),
+      import('../store/served-root.js'),
+      import('../discovery/index.js'),
+      import('../discovery/host-image.js'),
+      import('../store/auth.js'),
+    ]);
   const client = new StoreClient({ socketPath: config.storage.podmanSocket });
   const listing = new ListingCache(config.storage.path, () => client.listImages());
   const served = new ServedRoot(client, config.storage.path);
@@ -54,9 +57,12 @@ async function loadRunDeps(o: RunDepsOptions): Promise<RunDeps> {
     async discover(extraRoots) {
       return discoverRoots(await roots.forRun(extraRoots));
     },
+    hostImages: (roots) => readHostImages(roots),
     async credentialFor(w) {
-      const file = w.authFile ?? config.pull.authFile;
-      const loaded = await auth.loadAuthFile(file, { optional: w.authFile === undefined });
+      const loaded =
+        w.authFile === undefined
+          ? await auth.findGlobalAuthFile(config.pull.authFiles)
+          : await auth.loadAuthFile(w.authFile, { optional: false });
       return auth.credentialFor(loaded, w.reference);
     },
   };
@@ -100,6 +106,7 @@ export function createRunDeps(o: RunDepsOptions): RunDeps {
       untag: async (name) => (await get()).store.untag(name),
     },
     discover: async (extraRoots) => (await get()).discover(extraRoots),
+    hostImages: async (roots) => (await get()).hostImages(roots),
     credentialFor: async (w) => (await get()).credentialFor(w),
   };
 }

@@ -3,6 +3,7 @@
 import { posix } from 'node:path';
 import type { Logger } from '../systemd/log.js';
 import { MessageId } from '../systemd/message-ids.js';
+import type { OriginError } from '../discovery/host-image.js';
 import type { DiscoveryError } from '../types.js';
 import type { Job } from './job.js';
 import type { WantedImage } from './plan.js';
@@ -47,6 +48,22 @@ export function logDiscoveryError(log: Logger, job: Job, e: DiscoveryError): voi
     ...(e.file ? { boundSource: e.file } : {}),
     ...(e.entry ? { ENTRY: e.entry } : {}),
     ...(e.line ? { LINE: e.line } : {}),
+    ERROR: e.message,
+  });
+}
+
+/** `ORIGIN:LINE` of a deployment origin file that could not be read: the job's error subject. */
+export function originErrorPlace(e: OriginError): string {
+  return e.line !== undefined ? `${e.origin}:${e.line}` : e.origin;
+}
+
+/** An origin file whose host image is unknown: GC is skipped (no MESSAGE_ID of its own, like a retry). */
+export function logOriginError(log: Logger, job: Job, e: OriginError): void {
+  log.warning(`${originErrorPlace(e)}: deployment origin file: ${e.message}`, {
+    jobId: job.id,
+    root: e.root,
+    ORIGIN: e.origin,
+    ...(e.line !== undefined ? { LINE: e.line } : {}),
     ERROR: e.message,
   });
 }

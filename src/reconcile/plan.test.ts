@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { BoundImage, RootDiscovery } from '../types.js';
-import { gcBlocker, planGc, type GcInputs } from './gc-plan.js';
+import { gcBlocker, hostImageKeys, planGc, type GcInputs } from './gc-plan.js';
 import { collectWanted, planPulls, type StoreEntry } from './plan.js';
 
 function bound(root: string, reference: string, extra: Partial<BoundImage> = {}): BoundImage {
@@ -152,6 +152,47 @@ describe('planGc', () => {
   });
 });
 
+describe("planGc: a deployment's host image is never removed", () => {
+  const OS = 'quay.io/example/os';
+  const stored: StoreEntry[] = [
+    { id: 'os', names: [`${OS}:42`], digests: [`${OS}@${DIGEST}`] },
+    { id: 'os-old', names: [`${OS}:41`], digests: [`${OS}@${OTHER_DIGEST}`] },
+    { id: 'hub', names: ['docker.io/library/fedora:latest'], digests: [] },
+    { id: 'app', names: [APP], digests: [] },
+  ];
+  const removed = (hosts: Parameters<typeof planGc>[2]) =>
+    planGc([APP], stored, hosts)
+      .remove.map((r) => r.id)
+      .sort();
+
+  it('without host images, only bound images are kept (bootc before unified storage)', () => {
+    expect(removed([])).toEqual(['hub', 'os', 'os-old']);
+  });
+
+  it("the origin's image name keeps its image, compared normalized (fedora = docker.io/library/fedora:latest)", () => {
+    expect(removed([{ image: `${OS}:42` }])).toEqual(['hub', 'os-old']);
+    expect(removed([{ image: 'fedora' }])).toEqual(['os', 'os-old']);
+  });
+
+  it('the manifest digest a composefs origin records keeps the image under another tag', () => {
+    expect(removed([{ image: `${OS}:42`, manifestDigest: OTHER_DIGEST }])).toEqual(['hub']);
+    // Without the digest an image listed under another tag is not known to be the host image.
+    expect(removed([{ image: `${OS}:42` }])).toContain('os-old');
+  });
+
+  it("a host image's name is never untagged; a name the grammar refuses is compared as written", () => {
+    const plan = planGc(
+      [APP],
+      [{ id: 'os', names: [`${OS}:42`, `${OS}:stable`], digests: [] }],
+      [{ image: `${OS}:stable` }],
+    );
+    expect(plan.remove).toEqual([]);
+    expect(plan.untag).toEqual([{ id: 'os', name: `${OS}:42` }]);
+    expect(hostImageKeys({ image: 'Not A Reference' })).toEqual(['Not A Reference']);
+    expect(hostImageKeys({ image: `${OS}`, manifestDigest: 'garbage' })).toEqual([`${OS}:latest`]);
+  });
+});
+
 describe('gcBlocker', () => {
   const ok: GcInputs = {
     enabledByConfig: true,
@@ -159,6 +200,7 @@ describe('gcBlocker', () => {
     cancelled: false,
     unreadableRoots: [],
     discoveryErrors: 0,
+    originErrors: 0,
     failedPulls: 0,
   };
   it('lets GC run only when everything went well', () => {
@@ -170,6 +212,7 @@ describe('gcBlocker', () => {
     [{ cancelled: true }, /cancelled/],
     [{ unreadableRoots: ['/sysroot/x'] }, /could not be read: \/sysroot\/x/],
     [{ discoveryErrors: 2 }, /2 bound-image file/],
+    [{ originErrors: 1 }, /1 deployment origin file\(s\) could not be read/],
     [{ failedPulls: 1 }, /1 pull\(s\) failed/],
   ] as const)('skips GC when %o', (change, reason) => {
     expect(gcBlocker({ ...ok, ...change })).toMatch(reason);

@@ -9,9 +9,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { PullError, StoreError } from '../store/errors.js';
 import type { PullOptions, StoredImage } from '../store/podman-client.js';
 import { createLogger, type Logger } from '../systemd/log.js';
+import type { HostImageScan } from '../discovery/host-image.js';
 import type { RootDiscovery } from '../types.js';
 import type { ReconcileOptions } from './job.js';
-import { MAX_QUEUED, QueueFullError, Reconciler } from './reconciler.js';
+import { MAX_JOB_ID, MAX_QUEUED, QueueFullError, Reconciler } from './reconciler.js';
 import type { RunDeps, StoreApi } from './run.js';
 
 const silent: Logger = createLogger({ sink: 'stderr', stderr: new PassThrough() });
@@ -62,7 +63,12 @@ afterAll(() => {
   for (const dir of storeDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-function setup(discoveries: () => RootDiscovery[], keep = 16) {
+function setup(
+  discoveries: () => RootDiscovery[],
+  keep = 16,
+  firstId?: number,
+  hosts: HostImageScan = { images: [], errors: [] },
+) {
   const dir = mkdtempSync(join(tmpdir(), 'bi-reconciler-'));
   storeDirs.push(dir);
   const store = new FakeStore(dir);
@@ -73,9 +79,10 @@ function setup(discoveries: () => RootDiscovery[], keep = 16) {
     gcEnabled: true,
     pull: { concurrency: 2, retries: 2, retryDelayMs: 1, timeoutMs: 5000 },
     discover: async () => discoveries(),
+    hostImages: async () => hosts,
     credentialFor: async () => undefined,
   };
-  return { store, reconciler: new Reconciler(deps, keep) };
+  return { store, reconciler: new Reconciler(deps, keep, firstId) };
 }
 
 function root(refs: string[], extra: Partial<RootDiscovery> = {}): RootDiscovery {
@@ -124,6 +131,19 @@ describe('Reconciler', () => {
     await finished(first);
     await finished(other);
     expect(store.pulls).toEqual([A, A]);
+  });
+
+  it('numbers jobs from firstId (where the last process stopped), and wraps after the last u32', async () => {
+    const { reconciler } = setup(() => [root([])], 16, 41);
+    const a = reconciler.start(OPTS, 0);
+    const b = reconciler.start({ ...OPTS, dryRun: true }, 0);
+    expect([a.id, b.id]).toEqual([41, 42]);
+    await finished(b);
+    const last = setup(() => [root([])], 16, MAX_JOB_ID).reconciler;
+    const c = last.start(OPTS, 0);
+    const d = last.start({ ...OPTS, dryRun: true }, 0);
+    expect([c.id, d.id]).toEqual([MAX_JOB_ID, 1]);
+    await finished(d);
   });
 
   it('bounds the queue', () => {
@@ -217,6 +237,43 @@ describe('Reconciler', () => {
     expect(job.state).toBe('success');
     expect(store.removed.sort()).toEqual(['127.0.0.1:5000/a:extra', 'old']);
     expect(job.snapshot().removed.sort()).toEqual(['127.0.0.1:5000/a:extra', '127.0.0.1:5000/old:latest']);
+  });
+
+  it("GC never removes a deployment's host image, only what neither a root nor an origin names", async () => {
+    const host = {
+      root: '/r',
+      origin: '/r.origin',
+      originReference: 'ostree-unverified-registry:127.0.0.1:5000/os',
+      image: '127.0.0.1:5000/os',
+    };
+    const { store, reconciler } = setup(() => [root([A])], 16, undefined, { images: [host], errors: [] });
+    store.images = [
+      { id: 'os', names: ['127.0.0.1:5000/os:latest'], digests: [] },
+      { id: 'old', names: ['127.0.0.1:5000/old:latest'], digests: [] },
+    ];
+    const job = reconciler.start(OPTS, 0);
+    await finished(job);
+    expect(job.state).toBe('success');
+    expect(store.removed).toEqual(['old']);
+    expect(store.images.map((i) => i.id).sort()).toEqual(['id-' + A, 'os']);
+  });
+
+  it('an origin file that cannot be read fails the job, names the file and line, and skips GC', async () => {
+    const { store, reconciler } = setup(() => [root([A])], 16, undefined, {
+      images: [],
+      errors: [{ root: '/r', origin: '/r.origin', line: 2, message: 'container-image-reference: x' }],
+    });
+    store.images = [{ id: 'old', names: ['127.0.0.1:5000/old:latest'], digests: [] }];
+    const job = reconciler.start(OPTS, 0);
+    await finished(job);
+    expect(store.pulls).toEqual([A]);
+    expect(store.removed).toEqual([]);
+    expect(job.state).toBe('failed');
+    expect(job.gcSkipped).toBe('1 deployment origin file(s) could not be read or parsed');
+    expect(job.snapshot().result).toBe('failed: 1 deployment origin file error(s)');
+    expect(job.errors).toEqual([
+      { subject: '/r.origin:2', message: 'deployment origin file: container-image-reference: x' },
+    ]);
   });
 
   it('refuses a store other than the configured one before touching anything', async () => {

@@ -5,6 +5,9 @@ import { EventEmitter } from 'node:events';
 import { Job, optionsKey, type ReconcileOptions } from './job.js';
 import { runReconcile, type RunDeps } from './run.js';
 
+/** Job ids are D-Bus `u`; after the last one numbering starts again at 1. */
+export const MAX_JOB_ID = 0xffffffff;
+
 /** At most this many distinct queued requests; more is refused (memory stays bounded). */
 export const MAX_QUEUED = 16;
 
@@ -24,18 +27,21 @@ export interface ReconcilerEvents {
 }
 
 export class Reconciler extends EventEmitter<ReconcilerEvents> {
-  private nextId = 1;
+  private nextId: number;
   private readonly jobs = new Map<number, Job>();
   private readonly queue: Job[] = [];
   private current: Job | null = null;
   private loop: Promise<void> | null = null;
   private closed = false;
 
+  /** `firstId`: the number of the first job (the daemon continues where the last process stopped). */
   constructor(
     private readonly deps: RunDeps,
     private readonly keepJobs: number,
+    firstId = 1,
   ) {
     super();
+    this.nextId = Number.isSafeInteger(firstId) && firstId >= 1 && firstId <= MAX_JOB_ID ? firstId : 1;
   }
 
   /** The running job, if any. */
@@ -57,7 +63,8 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
     const queued = this.queue.find((j) => same(j));
     if (queued) return queued;
     if (this.queue.length >= MAX_QUEUED) throw new QueueFullError();
-    const job = new Job(this.nextId++, options, uid);
+    const job = new Job(this.nextId, options, uid);
+    this.nextId = this.nextId >= MAX_JOB_ID ? 1 : this.nextId + 1;
     this.jobs.set(job.id, job);
     job.once('finished', () => this.finished(job));
     this.queue.push(job);

@@ -5,8 +5,9 @@ import { messageOf } from '../errors.js';
 import { StoreError } from '../store/errors.js';
 import { sameDirectory } from '../store/served-root.js';
 import type { PullOptions, StoredImage } from '../store/podman-client.js';
+import type { HostImageScan } from '../discovery/host-image.js';
 import type { RootDiscovery } from '../types.js';
-import { gcBlocker, planGc } from './gc-plan.js';
+import { gcBlocker, planGc, type ProtectedImage } from './gc-plan.js';
 import type { ImageState, Job } from './job.js';
 import * as journal from './journal.js';
 import { collectWanted, findInStore, planPulls, type PullPlan, type WantedImage } from './plan.js';
@@ -32,6 +33,8 @@ export interface RunDeps {
   pull: { concurrency: number; retries: number; retryDelayMs: number; timeoutMs: number };
   /** Discover every root of this run (configured, remembered and the caller's). */
   discover(extraRoots: readonly string[]): Promise<RootDiscovery[]>;
+  /** The host images of these roots' deployments (their origin files), which GC keeps. */
+  hostImages(roots: readonly string[]): Promise<HostImageScan>;
   credentialFor(w: WantedImage): Promise<PullOptions['auth']>;
 }
 
@@ -52,6 +55,8 @@ interface Discovered {
   errors: number;
   /** Roots that could not be read. */
   unreadable: string[];
+  /** The roots' host images (discovery/host-image.ts); an origin file in `errors` blocks GC. */
+  hosts: HostImageScan;
 }
 
 /** How the pulls went. */
@@ -96,6 +101,7 @@ export async function runReconcile(job: Job, deps: RunDeps): Promise<void> {
       cancelled: signal.aborted,
       unreadableRoots: found.unreadable,
       discoveryErrors: found.errors,
+      originErrors: found.hosts.errors.length,
       failedPulls: pulled.failed,
     });
     if (blocker) {
@@ -103,7 +109,8 @@ export async function runReconcile(job: Job, deps: RunDeps): Promise<void> {
       journal.logGcSkipped(log, job, blocker, found.unreadable);
     } else {
       // Nothing pulled: the store is as listed (the daemon owns it), so GC plans from that listing.
-      await collectGarbage(job, deps, wanted, pulled.ran ? await deps.store.listImages() : before);
+      const after = pulled.ran ? await deps.store.listImages() : before;
+      await collectGarbage(job, deps, wanted, found.hosts.images, after);
     }
     if (signal.aborted) return finishCancelled(job, log);
     finish(job, log, found, pulled, wanted.length);
@@ -135,7 +142,12 @@ async function discover(job: Job, deps: RunDeps): Promise<Discovered> {
       journal.logDiscoveryError(log, job, e);
     }
   }
-  return { discoveries, errors, unreadable };
+  const hosts = await deps.hostImages(discoveries.map((d) => d.root));
+  for (const e of hosts.errors) {
+    job.addError(journal.originErrorPlace(e), `deployment origin file: ${e.message}`);
+    journal.logOriginError(log, job, e);
+  }
+  return { discoveries, errors, unreadable, hosts };
 }
 
 /** The job's image list from the plan: present images count as done. */
@@ -205,13 +217,14 @@ async function pull(
 
 /** Ends a reconcile that ran to its end: failed when anything went wrong, else success. */
 function finish(job: Job, log: Logger, found: Discovered, pulled: Pulled, images: number): void {
-  const problems = pulled.failed + found.errors + found.unreadable.length;
+  const originErrors = found.hosts.errors.length;
+  const problems = pulled.failed + found.errors + found.unreadable.length + originErrors;
   if (problems === 0) {
     job.end('success');
     journal.logSucceeded(log, job, images);
     return;
   }
-  const counts = summarize(pulled.failed, found.errors, found.unreadable.length);
+  const counts = summarize(pulled.failed, found.errors, found.unreadable.length, originErrors);
   const reason = pulled.socketFailure ? `${pulled.socketFailure}; ${counts}` : counts;
   job.end('failed', reason);
   journal.logFailed(log, job, reason);
@@ -221,12 +234,14 @@ async function collectGarbage(
   job: Job,
   deps: RunDeps,
   wanted: readonly WantedImage[],
+  hostImages: readonly ProtectedImage[],
   after: readonly StoredImage[],
 ): Promise<void> {
   const log = deps.logger;
   const gc = planGc(
     wanted.map((w) => w.reference),
     after,
+    hostImages,
   );
   for (const u of gc.untag) {
     if (job.options.dryRun) {
@@ -258,11 +273,17 @@ function socketFailureOf(errors: readonly (Error | null)[]): string | null {
   return null;
 }
 
-function summarize(failedPulls: number, discoveryErrors: number, unreadable: number): string {
+function summarize(
+  failedPulls: number,
+  discoveryErrors: number,
+  unreadable: number,
+  originErrors: number,
+): string {
   const parts: string[] = [];
   if (failedPulls) parts.push(`${failedPulls} pull(s) failed`);
   if (discoveryErrors) parts.push(`${discoveryErrors} bound-image file error(s)`);
   if (unreadable) parts.push(`${unreadable} unreadable root(s)`);
+  if (originErrors) parts.push(`${originErrors} deployment origin file error(s)`);
   return parts.join(', ');
 }
 

@@ -1,6 +1,7 @@
 // The state file's format: what bound-imaged keeps across restarts (remembered roots, the last
-// result and its time, the staged deployment's lock and retry schedule), as versioned JSON. Parsing
-// validates every field; anything else is corrupt.
+// result and its time, the last job number, the staged deployment's lock and retry schedule), as
+// versioned JSON. Parsing validates every field; anything else is corrupt. `lastJobId` may be absent
+// (files written before it existed): 0.
 import { isRecord, messageOf } from '../errors.js';
 import { parseStagedRecord, type StagedRecord } from '../staged/staged-record.js';
 
@@ -19,12 +20,17 @@ export interface DaemonState {
   lastResult: string;
   /** µs since the epoch of the last finished reconcile; 0 when never. */
   lastReconcileTime: number;
+  /** The number of the last job created, so a new process (after an idle exit) never reuses a job path. */
+  lastJobId: number;
   /** The finalization lock we hold and the retry schedule of the staged deployment; null when none. */
   staged: StagedRecord | null;
 }
 
+/** Job ids are D-Bus `u`: after this one, numbering starts again at 1. */
+export const MAX_JOB_ID = 0xffffffff;
+
 export function emptyState(): DaemonState {
-  return { rememberedRoots: [], lastResult: '', lastReconcileTime: 0, staged: null };
+  return { rememberedRoots: [], lastResult: '', lastReconcileTime: 0, lastJobId: 0, staged: null };
 }
 
 export class StateFormatError extends Error {
@@ -43,7 +49,7 @@ export function parseState(text: string): DaemonState {
   if (raw.version !== STATE_VERSION) {
     throw new StateFormatError(`unknown version ${JSON.stringify(raw.version)} (expected ${STATE_VERSION})`);
   }
-  const { rememberedRoots, lastResult, lastReconcileTime } = raw;
+  const { rememberedRoots, lastResult, lastReconcileTime, lastJobId = 0 } = raw;
   if (!Array.isArray(rememberedRoots) || rememberedRoots.length > MAX_REMEMBERED_ROOTS) {
     throw new StateFormatError(`rememberedRoots must be a list of at most ${MAX_REMEMBERED_ROOTS} paths`);
   }
@@ -64,13 +70,21 @@ export function parseState(text: string): DaemonState {
   ) {
     throw new StateFormatError('lastReconcileTime must be a non-negative integer (µs since the epoch)');
   }
+  if (
+    typeof lastJobId !== 'number' ||
+    !Number.isSafeInteger(lastJobId) ||
+    lastJobId < 0 ||
+    lastJobId > MAX_JOB_ID
+  ) {
+    throw new StateFormatError(`lastJobId must be an integer from 0 to ${MAX_JOB_ID}`);
+  }
   let staged: StagedRecord | null = null;
   try {
     staged = parseStagedRecord(raw.staged ?? null);
   } catch (err) {
     throw new StateFormatError(messageOf(err));
   }
-  return { rememberedRoots: roots, lastResult, lastReconcileTime, staged };
+  return { rememberedRoots: roots, lastResult, lastReconcileTime, lastJobId, staged };
 }
 
 export function serializeState(state: DaemonState): string {
@@ -81,6 +95,7 @@ export function serializeState(state: DaemonState): string {
         rememberedRoots: state.rememberedRoots,
         lastResult: state.lastResult.slice(0, MAX_RESULT_LENGTH),
         lastReconcileTime: state.lastReconcileTime,
+        lastJobId: state.lastJobId,
         staged: state.staged,
       },
       null,

@@ -68,8 +68,24 @@ describe('StateStore', () => {
       rememberedRoots: ['/a', '/b'],
       lastResult: 'success',
       lastReconcileTime: 1,
+      lastJobId: 0,
       staged: null,
     });
+  });
+
+  it('keeps the last job number; a file without one (older format) reads as 0', async () => {
+    const store = await StateStore.open(dir, recorder());
+    await store.recordJobId(41);
+    await store.flush();
+    expect((await StateStore.open(dir, recorder())).lastJobId).toBe(41);
+    expect(
+      parseState('{"version":1,"rememberedRoots":[],"lastResult":"","lastReconcileTime":0}').lastJobId,
+    ).toBe(0);
+    expect(() =>
+      parseState(
+        '{"version":1,"rememberedRoots":[],"lastResult":"","lastReconcileTime":0,"lastJobId":4294967296}',
+      ),
+    ).toThrow(/lastJobId must be an integer from 0 to 4294967295/);
   });
 
   it.each([
@@ -161,7 +177,13 @@ describe('StateStore', () => {
 
 describe('state file format', () => {
   it('round-trips', () => {
-    const s = { rememberedRoots: ['/a', '/b'], lastResult: 'cancelled', lastReconcileTime: 42, staged: null };
+    const s = {
+      rememberedRoots: ['/a', '/b'],
+      lastResult: 'cancelled',
+      lastReconcileTime: 42,
+      lastJobId: 7,
+      staged: null,
+    };
     expect(parseState(serializeState(s))).toEqual(s);
   });
 
@@ -174,6 +196,7 @@ describe('state file format', () => {
       rememberedRoots: [],
       lastResult: '',
       lastReconcileTime: 0,
+      lastJobId: 0,
       staged: {
         deployment,
         lock: { token: 'f'.repeat(32), deployment, dev: 64, ino: 9, takenAt: 1_700_000_000_000 },

@@ -60,6 +60,16 @@ export class StateStore {
   get lastReconcileTime(): number {
     return this.state.lastReconcileTime;
   }
+  get lastJobId(): number {
+    return this.state.lastJobId;
+  }
+
+  /** Records the number of a job just created (job paths are never reused across processes). */
+  async recordJobId(id: number): Promise<void> {
+    if (id === this.state.lastJobId) return;
+    this.state = { ...this.state, lastJobId: id };
+    await this.save();
+  }
 
   /** Adds a root (a real path) to the remembered ones and persists; known roots are left as they are. */
   async rememberRoot(root: string): Promise<void> {

@@ -1,11 +1,13 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { defaultConfig, OSTREE_AUTH_FILES } from '../config/schema.js';
 import {
   AuthFileError,
   credentialFor,
+  findGlobalAuthFile,
   loadAuthFile,
   normalizeAuthKey,
   parseAuthFile,
@@ -213,6 +215,97 @@ describe('loadAuthFile', () => {
     const f = await loadAuthFile(path, { optional: false });
     expect(f.path).toBe(path);
     expect(credentialFor(f, '127.0.0.1:5000/app')?.password).toBe(SECRET);
+  });
+});
+
+describe('findGlobalAuthFile: the global pull secret is the first file of the list that exists', () => {
+  /** A fresh directory with run/, etc/ and usr/lib/ (as a root), and the three candidates in ostree-ext's order. */
+  function layout(): { root: string; candidates: string[]; write: (i: number, user: string) => string } {
+    const root = mkdtempSync(join(dir, 'layout-'));
+    const candidates = ['run/ostree/auth.json', 'etc/ostree/auth.json', 'usr/lib/ostree/auth.json'].map((p) =>
+      join(root, p),
+    );
+    const write = (i: number, user: string): string => {
+      const path = candidates[i] ?? '';
+      mkdirSync(join(path, '..'), { recursive: true });
+      writeFileSync(path, JSON.stringify({ auths: { 'r.example': { auth: b64(`${user}:${SECRET}`) } } }));
+      return path;
+    };
+    return { root, candidates, write };
+  }
+
+  it('ostree-ext order: /run/ostree, then /etc/ostree, then /usr/lib/ostree (its globals.rs, as root)', () => {
+    expect(OSTREE_AUTH_FILES).toEqual([
+      '/run/ostree/auth.json',
+      '/etc/ostree/auth.json',
+      '/usr/lib/ostree/auth.json',
+    ]);
+    // ... and the daemon's rule when [pull] auth-file is not set.
+    expect(defaultConfig().pull.authFiles).toEqual(OSTREE_AUTH_FILES);
+  });
+
+  it('none existing: no credentials (anonymous pulls), and the result names the paths searched', async () => {
+    const { candidates } = layout();
+    const f = await findGlobalAuthFile(candidates);
+    expect(f.entries.size).toBe(0);
+    expect(f.path).toBe(candidates.join(', '));
+  });
+
+  it("only the image's /usr/lib/ostree/auth.json: it is used", async () => {
+    const { candidates, write } = layout();
+    const path = write(2, 'baked');
+    const f = await findGlobalAuthFile(candidates);
+    expect(f.path).toBe(path);
+    expect(credentialFor(f, 'r.example/app')?.username).toBe('baked');
+  });
+
+  it('/etc/ostree wins over /usr/lib/ostree, /run/ostree over both; files are not merged', async () => {
+    const { candidates, write } = layout();
+    write(2, 'baked');
+    const etc = write(1, 'admin');
+    let f = await findGlobalAuthFile(candidates);
+    expect([f.path, credentialFor(f, 'r.example/app')?.username]).toEqual([etc, 'admin']);
+    const run = write(0, 'runtime');
+    f = await findGlobalAuthFile(candidates);
+    expect([f.path, credentialFor(f, 'r.example/app')?.username]).toEqual([run, 'runtime']);
+    // The winner has no entry for another registry: no fallback to a later file.
+    expect(credentialFor(f, 'other.example/app')).toBeUndefined();
+  });
+
+  it('a dangling symlink or a file where a directory should be counts as missing', async () => {
+    const { root, candidates, write } = layout();
+    mkdirSync(join(root, 'run/ostree'), { recursive: true });
+    symlinkSync(join(root, 'nowhere.json'), candidates[0] ?? '');
+    writeFileSync(join(root, 'etc'), 'not a directory');
+    write(2, 'baked');
+    const f = await findGlobalAuthFile(candidates);
+    expect(credentialFor(f, 'r.example/app')?.username).toBe('baked');
+  });
+
+  it('an existing file that is malformed or unreadable is an error, not a reason to try the next', async () => {
+    const { candidates, write } = layout();
+    write(2, 'baked');
+    mkdirSync(join(candidates[1] ?? '', '..'), { recursive: true });
+    writeFileSync(candidates[1] ?? '', '{');
+    await expect(findGlobalAuthFile(candidates)).rejects.toThrow(
+      `auth file ${candidates[1]}: not valid JSON`,
+    );
+    writeFileSync(candidates[1] ?? '', '{}');
+    mkdirSync(candidates[0] ?? '', { recursive: true });
+    await expect(findGlobalAuthFile(candidates)).rejects.toThrow(
+      `auth file ${candidates[0]}: cannot be read (EISDIR)`,
+    );
+    rmSync(candidates[0] ?? '', { recursive: true });
+    // A file root cannot read (tested as a user without CAP_DAC_OVERRIDE only).
+    if (process.getuid?.() !== 0) {
+      chmodSync(candidates[1] ?? '', 0o000);
+      await expect(findGlobalAuthFile(candidates)).rejects.toThrow(/cannot be read \(EACCES\)/);
+    }
+  });
+
+  it('one configured path: missing means anonymous, as before', async () => {
+    const f = await findGlobalAuthFile([join(dir, 'absent.json')]);
+    expect(f.entries.size).toBe(0);
   });
 });
 

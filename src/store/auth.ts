@@ -4,11 +4,16 @@
 // wins (`host/ns/repo`, then `host/ns`, then `host`), as in containers/image. Keys with a scheme
 // (`https://index.docker.io/v1/`) reduce to their host; docker.io, index.docker.io and
 // registry-1.docker.io are one registry. Credential helpers (`credHelpers`) are not run.
-// Secrecy: a password or token is held in a non-enumerable property, and no error message names one.
+// Secrecy: a password or token is held in a non-enumerable property, no error message names one, and
+// each is handed to the credential guard (systemd/held-secrets.ts), which masks it in every log line.
+// The global pull secret is the first existing file of a search list (`findGlobalAuthFile()`): by
+// default ostree-ext's (`[pull] auth-file`, config/schema.ts OSTREE_AUTH_FILES), so the daemon uses the
+// file `bootc upgrade` uses for the host image.
 import { readFile } from 'node:fs/promises';
 import { inspect } from 'node:util';
 import { errnoCode, isRecord } from '../errors.js';
 import { parseNormalizedReference } from '../reference/reference.js';
+import { holdSecret } from '../systemd/held-secrets.js';
 
 export interface RegistryCredential {
   /** The auth file key it came from, normalized (e.g. `127.0.0.1:5000`, `docker.io`). */
@@ -75,6 +80,8 @@ function makeCredential(
   password: string,
   identityToken?: string,
 ): RegistryCredential {
+  holdSecret(password, username);
+  if (identityToken !== undefined) holdSecret(identityToken);
   const cred = { registry, username } as RegistryCredential;
   secret(cred, 'password', password);
   if (identityToken !== undefined) secret(cred, 'identityToken', identityToken);
@@ -139,8 +146,8 @@ export function parseAuthFile(file: string, text: string): AuthFile {
 }
 
 /**
- * Reads an auth file. With `optional`, a file that does not exist means "no credentials" (bootc's
- * rule for the global /etc/ostree/auth.json); any other failure, and a malformed file, is an error.
+ * Reads one auth file. With `optional`, a file that does not exist means "no credentials"; without,
+ * it is an error (an image's `AuthFile=`). Any other failure, and a malformed file, is an error.
  */
 export async function loadAuthFile(path: string, opts: { optional: boolean }): Promise<AuthFile> {
   let text: string;
@@ -155,6 +162,27 @@ export async function loadAuthFile(path: string, opts: { optional: boolean }): P
     );
   }
   return parseAuthFile(path, text);
+}
+
+/**
+ * The first of `candidates` that exists, read as an auth file: a path that does not exist (ENOENT,
+ * or ENOTDIR for a file where a directory should be) is passed over, as ostree-ext does; any other
+ * failure and a malformed file are errors, not a reason to try the next one (a secret that cannot be
+ * read must not silently turn into anonymous pulls). None existing: no credentials.
+ */
+export async function findGlobalAuthFile(candidates: readonly string[]): Promise<AuthFile> {
+  for (const path of candidates) {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (e) {
+      const code = errnoCode(e);
+      if (code === 'ENOENT' || code === 'ENOTDIR') continue;
+      throw new AuthFileError(path, `cannot be read (${code ?? String(e)})`);
+    }
+    return parseAuthFile(path, text);
+  }
+  return { path: candidates.join(', '), entries: new Map() };
 }
 
 /** The credential for `reference`: the most specific matching key wins; undefined when none. */

@@ -8,3 +8,4 @@ export type { Notifier, NotifierOptions } from './notify.js';
 export { parsePriority, PRIORITIES } from './priority.js';
 export type { Priority } from './priority.js';
 export { isSecretFieldName, REDACTED, redactText } from './redact.js';
+export { holdSecret } from './held-secrets.js';

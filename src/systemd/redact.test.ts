@@ -23,6 +23,8 @@ describe('redactText', () => {
     ['Authorization: Bearer abc.def.ghi', 'Authorization: ***'],
     ['GET /token?scope=x&access_token=abcdef&b=1', 'GET /token?scope=x&access_token=***&b=1'],
     ["token='abc def'", "token='***'"],
+    ['password: hunter22', 'password: ***'],
+    ['{"token" : "abc"}', '{"token" : "***"}'],
     ['header was Bearer eyJhbGciOiJIUzI1NiJ9.e30.sig', 'header was Bearer ***'],
   ])('masks secret assignments in %j', (input, expected) => {
     expect(redactText(input)).toBe(expected);
@@ -37,6 +39,13 @@ describe('redactText', () => {
     'AuthFile=/etc/containers/auth.json is not readable',
     'the password is wrong for bob',
     'Basic auth failed',
+    // Repositories named like a key are names: their tags stay.
+    'pulled docker.io/acme/secret:v1',
+    'pull of docker.io/team/auth:2 failed (attempt 1), retrying',
+    'removed quay.io/org/token:1.0 and docker.io/x/password:3',
+    'docker.io/acc/secret:v1@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
+    '{"image": "docker.io/acme/secret:v1"}',
+    'IMAGE=docker.io/acme/x-registry-auth:1',
   ])('leaves %j alone', (text) => {
     expect(redactText(text)).toBe(text);
   });

@@ -111,6 +111,8 @@ export interface DaemonConfig {
   retries?: number;
   /** The global auth file; default a path that does not exist (anonymous pulls). */
   authFile?: string;
+  /** [daemon] idle-exit in seconds; default 0 (the tests' daemons stay up between steps). */
+  idleExit?: number;
   extra?: string;
 }
 
@@ -132,6 +134,7 @@ export async function writeConfig(file: string, c: DaemonConfig): Promise<string
       '[daemon]',
       `state-directory = ${c.stateDirectory}`,
       `keep-jobs = ${c.keepJobs ?? 16}`,
+      `idle-exit = ${c.idleExit ?? 0}`,
       c.extra ?? '',
       '',
     ].join('\n'),

@@ -157,7 +157,7 @@ describe('journal entries', () => {
     expect(r.stderr).toMatch(/Access denied/);
     const [refused] = await journal.waitForEntries([...ours, `CALLER_UID=${NOBODY}`]);
     expect(text(refused, 'MESSAGE')).toMatch(
-      /refused Upgrade from :1\.\d+ \(UID 65534\): only root may call it/,
+      /refused Upgrade from :1\.\d+ \(UID 65534\): org\.bootc\.BoundImages\.Upgrade is only allowed for root \(UID 0\) or through polkit action org\.bootc\.BoundImages\.upgrade/,
     );
   });
 

@@ -70,6 +70,39 @@ describe('command line', () => {
   );
 });
 
+describe('--check-config: validates without starting', () => {
+  it('a valid file: exit 0, the configuration in effect (parseable) on stdout, no bus touched', async () => {
+    const { stdout, stderr } = await run(
+      process.execPath,
+      [DAEMON_MAIN, '--check-config', '--config', configFile],
+      {
+        env: { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${join(dir, 'no-bus')}` },
+      },
+    );
+    expect(stderr).toBe('');
+    expect(stdout).toContain(`#   ${configFile}\n`);
+    expect(stdout).toMatch(new RegExp(`^; ${configFile}:\\d+\nroots = `, 'm'));
+    const { parseConfig } = await import('../../src/config/index.js');
+    expect(parseConfig(stdout, 'x').discovery.roots).toEqual(baseConfig.roots);
+  });
+
+  it('an invalid file: exit 1, file, line and key on stderr, nothing on stdout', async () => {
+    const bad = join(dir, 'check-bad.ini');
+    await writeFile(bad, '[pull]\n\nretries = 11\n');
+    await expect(run(process.execPath, [DAEMON_MAIN, '--check-config', '-c', bad])).rejects.toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr: `bound-imaged: invalid configuration: ${bad}:3: pull.retries: expected an integer from 0 to 10, got "11"\n`,
+    });
+    await expect(
+      run(process.execPath, [DAEMON_MAIN, '--check-config', '-c', join(dir, 'nope.ini')]),
+    ).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/nope\.ini: cannot read the file: ENOENT/),
+    });
+  });
+});
+
 describe('start failures: exit 1 before READY, with a message that says why', () => {
   let notify: NotifyListener;
   beforeAll(async () => {

@@ -185,8 +185,8 @@ describe('authorization', () => {
       ),
     );
     expect(JSON.parse(r)).toEqual([
-      `org.freedesktop.DBus.Error.AccessDenied: ${MANAGER_IFACE}.Upgrade is only allowed for root (UID 0); the caller is UID ${NOBODY}`,
-      `org.freedesktop.DBus.Error.AccessDenied: ${JOB_IFACE}.Cancel is only allowed for root (UID 0); the caller is UID ${NOBODY}`,
+      `org.freedesktop.DBus.Error.AccessDenied: ${MANAGER_IFACE}.Upgrade is only allowed for root (UID 0) or through polkit action org.bootc.BoundImages.upgrade; the caller is UID ${NOBODY}, and polkit could not be asked (org.freedesktop.DBus.Error.ServiceUnknown)`,
+      `org.freedesktop.DBus.Error.AccessDenied: ${JOB_IFACE}.Cancel is only allowed for root (UID 0) or through polkit action org.bootc.BoundImages.cancel; the caller is UID ${NOBODY}, and polkit could not be asked (org.freedesktop.DBus.Error.ServiceUnknown)`,
     ]);
   });
 

@@ -1,8 +1,9 @@
 // Upgrade end to end through the daemon: busctl starts a reconcile against a real Podman store and a
-// loopback registry, polls the job until success, and the images are in the store; ListBoundImages,
-// the manager's properties and the state file follow; PropertiesChanged and JobRemoved arrive in
-// order; a caller's root is remembered and forgotten when it disappears; GC removes what no root
-// binds; only the last 16 finished jobs stay on the bus.
+// loopback registry, polls the job until success, and the images are in the store; ListBoundImages
+// (and ListBoundImagesByRoot, with each entry's root), the manager's properties and the state file
+// follow; PropertiesChanged and JobRemoved arrive in order; a caller's root is remembered and
+// forgotten when it disappears; GC removes what no root binds; only the last 16 finished jobs stay
+// on the bus.
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type dbus from 'dbus-next';
@@ -153,6 +154,29 @@ describe('a root passed with Upgrade', () => {
     expect(await waitForJobEnd(bus, job)).toBe('s "success"');
     expect(await getProperty(bus, job, JOB_IFACE, 'Removed')).toBe('as 0');
     expect(await storeNames(sandbox.podman)).toContain(extra.reference);
+  });
+
+  it('ListBoundImagesByRoot names the root of every entry, the remembered one included', async () => {
+    const r = await rawCall(client, MANAGER_PATH, MANAGER_IFACE, 'ListBoundImagesByRoot');
+    expect(r.signature).toBe('a(sssss)');
+    const rows = (r.body[0] as string[][]).map(([rootOf, ref, source, state]) => [
+      rootOf,
+      ref,
+      source,
+      state,
+    ]);
+    expect(rows.sort()).toEqual(
+      [
+        [root, app.reference, '/usr/share/containers/systemd/app.image', 'present'],
+        [root, db.reference, '/usr/share/containers/systemd/db.container', 'present'],
+        [staged, extra.reference, '/usr/share/containers/systemd/extra.image', 'present'],
+      ].sort(),
+    );
+    // The same rows as ListBoundImages, which names no root.
+    const plain = await rawCall(client, MANAGER_PATH, MANAGER_IFACE, 'ListBoundImages');
+    expect((plain.body[0] as string[][]).map((row) => row.join(' ')).sort()).toEqual(
+      (r.body[0] as string[][]).map((row) => row.slice(1).join(' ')).sort(),
+    );
   });
 
   it('is forgotten once it no longer exists, and its images are then collected', async () => {

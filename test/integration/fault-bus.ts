@@ -63,7 +63,10 @@ export interface Liveness {
   owner: boolean;
   /** The manager's State property, as busctl prints it (empty when the read failed). */
   state: string;
-  /** ListBoundImages: `ok`, or the D-Bus error busctl printed (the daemon answered with an error). */
+  /**
+   * ListBoundImages: `ok` (every state known), `unknown: DETAIL` (the daemon answered, but could not
+   * list the store: the rows' state is `unknown`), or the D-Bus error busctl printed.
+   */
   list: string;
 }
 
@@ -71,15 +74,24 @@ export interface Liveness {
 export async function liveness(bus: PrivateBus): Promise<Liveness> {
   const owner = await nameHasOwner(bus);
   const state = await busctl(bus, ['get-property', BUS_NAME, MANAGER_PATH, MANAGER_IFACE, 'State']);
-  const list = await busctl(bus, ['call', BUS_NAME, MANAGER_PATH, MANAGER_IFACE, 'ListBoundImages']);
-  return {
-    owner,
-    state: state.code === 0 ? state.stdout.trim() : '',
-    list: list.code === 0 ? 'ok' : list.stderr.trim(),
-  };
+  const list = await busctl(bus, [
+    '--json=short',
+    'call',
+    BUS_NAME,
+    MANAGER_PATH,
+    MANAGER_IFACE,
+    'ListBoundImages',
+  ]);
+  let listed = list.stderr.trim();
+  if (list.code === 0) {
+    const [rows] = (JSON.parse(list.stdout) as { data: [string[][]] }).data;
+    const unknown = rows.find((r) => r[2] === 'unknown');
+    listed = unknown ? `unknown: ${unknown[3]}` : 'ok';
+  }
+  return { owner, state: state.code === 0 ? state.stdout.trim() : '', list: listed };
 }
 
-/** The daemon owns its name, is idle and answers ListBoundImages with a result. */
+/** The daemon owns its name, is idle and answers ListBoundImages with every state known. */
 export async function daemonAnswers(bus: PrivateBus): Promise<boolean> {
   const l = await liveness(bus);
   return l.owner && l.state === 's "idle"' && l.list === 'ok';

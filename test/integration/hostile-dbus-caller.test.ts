@@ -151,11 +151,17 @@ describe('a non-root caller (UID 65534) changes nothing', () => {
     ]);
     // The same answer for a real root, a file, /proc, a FIFO, a missing path and an unknown option:
     // the caller is refused before the arguments are looked at (nothing learnt about the files).
-    const denied = (member: string) =>
-      `${E.accessDenied}: ${member} is only allowed for root (UID 0); the caller is UID ${NOBODY}`;
+    // No polkitd on this bus: a non-root caller is refused (fail closed), the text naming the action.
+    const denied = (member: string, action: string) =>
+      `${E.accessDenied}: ${member} is only allowed for root (UID 0) or through polkit action ${action}; ` +
+      `the caller is UID ${NOBODY}, and polkit could not be asked (org.freedesktop.DBus.Error.ServiceUnknown)`;
     expect(outcomes).toEqual([
-      ...Array.from({ length: 9 }, () => denied('org.bootc.BoundImages.Upgrade')),
-      ...Array.from({ length: 3 }, () => denied('org.bootc.BoundImages.Job.Cancel')),
+      ...Array.from({ length: 9 }, () =>
+        denied('org.bootc.BoundImages.Upgrade', 'org.bootc.BoundImages.upgrade'),
+      ),
+      ...Array.from({ length: 3 }, () =>
+        denied('org.bootc.BoundImages.Job.Cancel', 'org.bootc.BoundImages.cancel'),
+      ),
     ]);
     // The running job runs on; nothing new exists.
     expect(await getProperty(bus, running, JOB_IFACE, 'State')).toBe('s "running"');

@@ -74,7 +74,7 @@ export function testConfig(o: TestConfigOptions): Config {
   c.storage.path = o.storePath;
   c.storage.podmanSocket = o.socketPath;
   c.discovery.roots = o.roots;
-  c.pull.authFile = o.authFile;
+  c.pull.authFiles = [o.authFile];
   c.pull.concurrency = o.concurrency ?? 3;
   c.pull.retries = o.retries ?? 2;
   c.pull.retryDelayMs = o.retryDelayMs ?? 50;

@@ -134,6 +134,7 @@ async function writeDaemonConfig(name: string): Promise<string> {
       `auth-file = ${globalAuth}`,
       '[daemon]',
       `state-directory = ${join(dir, `state-${name}`)}`,
+      'idle-exit = 0',
       '',
     ].join('\n'),
   );

@@ -49,9 +49,8 @@ describe('shipped unit files', () => {
     expect(value(u, 'Service', 'NotifyAccess')).toBe('main');
     expect(value(u, 'Service', 'Restart')).toBe('on-failure');
     expect(value(u, 'Service', 'WatchdogSec')).toMatch(/^\d+s$/);
-    expect(value(u, 'Service', 'ExecStart')).toBe(
-      '/usr/bin/bound-imaged --config /etc/bound-imaged/config.ini',
-    );
+    // No --config: the layered configuration (vendor file, /etc file, config.d drop-ins).
+    expect(value(u, 'Service', 'ExecStart')).toBe('/usr/bin/bound-imaged');
     expect(value(u, 'Service', 'StateDirectory')).toBe('bound-imaged');
     // A RuntimeDirectory=bound-imaged would be removed on stop, and the Podman socket lives there.
     // The one it has is ostree's run directory (the finalization lock), preserved.
@@ -82,10 +81,13 @@ describe('shipped unit files', () => {
   it('the Podman service serves the bootc store from the socket and exits when idle', () => {
     const service = unit('bound-imaged-podman.service');
     const exec = value(service, 'Service', 'ExecStart') ?? '';
+    // The helper makes the store writable in the unit's own mount namespace, then runs Podman.
+    expect(value(service, 'Service', 'PrivateMounts')).toBe('yes');
+    expect(value(service, 'Service', 'ReadOnlyPaths')).toBe('-/sysroot');
     expect(exec.split(/\s+/)).toEqual([
+      '/usr/lib/bound-imaged/podman-store-service',
+      defaultConfig().storage.path,
       '/usr/bin/podman',
-      `--root=${defaultConfig().storage.path}`,
-      '--runroot=/run/bound-imaged/podman',
       'system',
       'service',
       '--time=60',
@@ -117,7 +119,7 @@ describe('shipped unit files', () => {
     );
   });
 
-  it('the bus policy lets only root own the name and call Upgrade; others read', () => {
+  it('the bus policy lets only root own the name; others read, and reach Upgrade and Cancel for polkit to decide', () => {
     const policy = readFileSync(join(ROOT, 'dbus', 'org.bootc.BoundImages.conf'), 'utf8').replace(
       /<!--[\s\S]*?-->/g,
       '',
@@ -128,8 +130,38 @@ describe('shipped unit files', () => {
     expect(others).toContain('<deny own="org.bootc.BoundImages"/>');
     expect(others).toContain('<deny send_destination="org.bootc.BoundImages"/>');
     const allowedMembers = [...others.matchAll(/<allow [^>]*send_member="([^"]+)"/g)].map((m) => m[1]);
-    expect(allowedMembers.sort()).toEqual(['Get', 'GetAll', 'Introspect', 'ListBoundImages']);
-    expect(others).not.toMatch(/Upgrade|Cancel|"Set"/);
+    expect(allowedMembers.sort()).toEqual([
+      'Cancel',
+      'Get',
+      'GetAll',
+      'Introspect',
+      'ListBoundImages',
+      'ListBoundImagesByRoot',
+      'Upgrade',
+    ]);
+    // Upgrade only on the manager's interface, Cancel only on the job's; Properties.Set never.
+    expect(others).toMatch(/send_interface="org\.bootc\.BoundImages" send_member="Upgrade"/);
+    expect(others).toMatch(/send_interface="org\.bootc\.BoundImages\.Job" send_member="Cancel"/);
+    expect(others).not.toMatch(/"Set"/);
+  });
+
+  it('the polkit actions file names both actions, admin authentication by default', () => {
+    const policy = readFileSync(join(ROOT, 'polkit', 'org.bootc.BoundImages.policy'), 'utf8').replace(
+      /<!--[\s\S]*?-->/g,
+      '',
+    );
+    const actions = [...policy.matchAll(/<action id="([^"]+)">([\s\S]*?)<\/action>/g)];
+    expect(actions.map((a) => a[1])).toEqual([
+      'org.bootc.BoundImages.upgrade',
+      'org.bootc.BoundImages.cancel',
+    ]);
+    for (const [, , body] of actions) {
+      expect(body).toMatch(/<allow_any>auth_admin<\/allow_any>/);
+      expect(body).toMatch(/<allow_inactive>auth_admin<\/allow_inactive>/);
+      expect(body).toMatch(/<allow_active>auth_admin_keep<\/allow_active>/);
+      expect(body).toMatch(/<description>[^<]+<\/description>/);
+      expect(body).toMatch(/<message>[^<]+<\/message>/);
+    }
   });
 });
 
@@ -158,20 +190,53 @@ describe('scripts/install.sh', () => {
       'usr/lib/bound-imaged/package.json',
       'usr/lib/bound-imaged/dist/src/main.js',
       'usr/lib/bound-imaged/dist/src/cli/main.js',
+      'usr/lib/bound-imaged/podman-store-service',
       ...UNITS.map((u) => `usr/lib/systemd/system/${u}`),
       'usr/share/dbus-1/system-services/org.bootc.BoundImages.service',
       'usr/share/dbus-1/system.d/org.bootc.BoundImages.conf',
       'usr/share/dbus-1/interfaces/org.bootc.BoundImages.xml',
+      'usr/share/polkit-1/actions/org.bootc.BoundImages.policy',
       'etc/bound-imaged/config.ini',
       'usr/share/doc/bound-imaged/install.md',
+      ...['manifest.json', 'index.html', 'bound-images.js', 'bound-images.css'].map(
+        (f) => `usr/share/cockpit/bound-images/${f}`,
+      ),
+      'usr/share/man/man8/bound-imaged.8',
+      'usr/share/man/man1/bound-images.1',
+      'usr/share/man/man5/bound-imaged.conf.5',
+      'usr/lib/systemd/catalog/bound-imaged.catalog',
+      'usr/share/bash-completion/completions/bound-images',
     ];
     for (const path of expected) expect(existsSync(join(usr.dir, path)), path).toBe(true);
-    for (const bin of ['bound-imaged', 'bound-images']) {
-      expect(statSync(join(usr.dir, 'usr/bin', bin)).mode & 0o111, bin).toBe(0o111);
+    for (const bin of [
+      'usr/bin/bound-imaged',
+      'usr/bin/bound-images',
+      'usr/lib/bound-imaged/podman-store-service',
+    ]) {
+      expect(statSync(join(usr.dir, bin)).mode & 0o111, bin).toBe(0o111);
     }
     expect(readFileSync(join(usr.dir, 'etc/bound-imaged/config.ini'), 'utf8')).toBe(
       readFileSync(join(ROOT, 'config/config.ini'), 'utf8'),
     );
+    expect(readFileSync(join(usr.dir, 'usr/lib/systemd/catalog/bound-imaged.catalog'), 'utf8')).toBe(
+      readFileSync(join(ROOT, 'systemd/bound-imaged.catalog'), 'utf8'),
+    );
+    expect(readFileSync(join(usr.dir, 'usr/share/man/man8/bound-imaged.8'), 'utf8')).toBe(
+      readFileSync(join(ROOT, 'dist/man/bound-imaged.8'), 'utf8'),
+    );
+  });
+
+  it("the units' Documentation= names the installed manual pages", () => {
+    const pages = new Set(readdirSync(join(usr.dir, 'usr/share/man'), { recursive: true }).map(String));
+    for (const name of UNITS) {
+      const docs = values(unit(name), 'Unit', 'Documentation').flatMap((v) => v.split(/\s+/));
+      const ours = docs.filter((d) => /^man:bound-image/.test(d));
+      expect(ours.length, name).toBeGreaterThan(0);
+      for (const doc of ours) {
+        const [, page, section] = /^man:([a-z.-]+)\(([1-8])\)$/.exec(doc) ?? [];
+        expect(pages.has(`man${section}/${page}.${section}`), `${name}: ${doc}`).toBe(true);
+      }
+    }
   });
 
   it('ships the production dependencies (native modules built) and no dev dependencies', () => {
@@ -205,19 +270,35 @@ describe('scripts/install.sh', () => {
         join(local.dir, 'usr/local/lib/systemd/system/bound-imaged.service'),
         'utf8',
       );
-      expect(service).toContain(
-        'ExecStart=/usr/local/bin/bound-imaged --config /etc/bound-imaged/config.ini',
-      );
+      expect(service).toContain('ExecStart=/usr/local/bin/bound-imaged\n');
+      // The configuration's default locations follow PKGLIBDIR (and SYSCONFDIR) in the installed code.
+      expect(
+        readFileSync(join(local.dir, 'usr/local/lib/bound-imaged/dist/src/config/paths.js'), 'utf8'),
+      ).toContain("vendor: '/usr/local/lib/bound-imaged/config.ini'");
       const reconcile = readFileSync(
         join(local.dir, 'usr/local/lib/systemd/system/bound-imaged-reconcile.service'),
         'utf8',
       );
       expect(reconcile).toContain('ExecStart=/usr/local/bin/bound-images upgrade');
+      const podman = readFileSync(
+        join(local.dir, 'usr/local/lib/systemd/system/bound-imaged-podman.service'),
+        'utf8',
+      );
+      expect(podman).toContain('ExecStart=/usr/local/lib/bound-imaged/podman-store-service ');
+      expect(existsSync(join(local.dir, 'usr/local/lib/bound-imaged/podman-store-service'))).toBe(true);
       expect(readFileSync(join(local.dir, 'usr/local/bin/bound-images'), 'utf8')).toContain(
         '/usr/local/lib/bound-imaged/dist/src/cli/main.js',
       );
       expect(existsSync(join(local.dir, 'usr/local/share/dbus-1/system.d/org.bootc.BoundImages.conf'))).toBe(
         true,
+      );
+      expect(existsSync(join(local.dir, 'usr/local/share/man/man5/bound-imaged.conf.5'))).toBe(true);
+      expect(existsSync(join(local.dir, 'usr/local/lib/systemd/catalog/bound-imaged.catalog'))).toBe(true);
+      expect(existsSync(join(local.dir, 'usr/local/share/bash-completion/completions/bound-images'))).toBe(
+        true,
+      );
+      expect(readFileSync(join(local.dir, 'usr/local/share/man/man8/bound-imaged.8'), 'utf8')).toContain(
+        '/usr/local/lib/bound-imaged/config.ini',
       );
       expect(existsSync(join(local.dir, 'usr/lib'))).toBe(false);
 
@@ -277,6 +358,36 @@ describe('in a booted systemd (nspawn)', () => {
       'bound-imaged-podman.service',
     ]);
     expect(active.stdout.trim().split('\n')).toEqual(['inactive', 'inactive']);
+  });
+
+  it("podman-store-service refuses to change mounts in the host's mount namespace", async () => {
+    // Run outside the unit (no PrivateMounts=): the container's own namespace, PID 1's.
+    const r = await machine.exec([
+      '/usr/lib/bound-imaged/podman-store-service',
+      '/usr/lib/bootc/storage',
+      '/bin/echo',
+      'started',
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain("refusing to change mounts in the host's mount namespace");
+    // Under unshare -m (a namespace of its own) it goes on and runs the command.
+    const own = await machine.exec(
+      [
+        'unshare',
+        '-m',
+        '--',
+        '/usr/lib/bound-imaged/podman-store-service',
+        '/usr/lib/bootc/storage',
+        '/bin/echo',
+        'started',
+      ],
+      { env: { RUNTIME_DIRECTORY: '/run/e2e-store-service' } },
+    );
+    expect([own.code, own.stdout]).toEqual([0, 'started\n']);
+    expect(await machine.check(['cat', '/run/e2e-store-service/storage.conf'])).toContain(
+      'graphroot = "/usr/lib/bootc/storage"',
+    );
   });
 
   it('the timer, enabled, is scheduled with its random delay and persistence', async () => {

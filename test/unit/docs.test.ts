@@ -351,7 +351,7 @@ describe('docs/operations.md quotes the messages the code writes', () => {
     ['refuses connections', 'src/store/errors.ts'],
     ['is not accessible (permission denied)', 'src/store/errors.ts'],
     ['not valid JSON', 'src/store/auth.ts'],
-    ['cannot list the bound images', 'src/dbus/service.ts'],
+    ['cannot list the store', 'src/reconcile/inventory.ts'],
     ['is not supported in bound images', 'src/quadlet/unit-value.ts'],
     ['it must end with', 'src/quadlet/unit-file.ts'],
   ];
