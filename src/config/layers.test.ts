@@ -201,7 +201,7 @@ describe('the effective configuration (--check-config)', () => {
     expect(text).toContain(`; ${paths.vendor}:2\nconcurrency = 6\n`);
     expect(text).toContain(`; ${dropIn('50-x.ini')}:4\nretries = 0\n`);
     expect(text).toContain(`; ${dropIn('50-x.ini')}:2\npath = "/srv/my store;1"\n`);
-    expect(text).toContain('roots = / /ostree/deploy/*/deploy/*\n');
+    expect(text).toContain('roots = / /ostree/deploy/*/deploy/* /sysroot/state/deploy/*\n');
     expect(parseConfig(text, 'effective')).toEqual({ ...loaded.config, file: 'effective' });
   });
 
