@@ -29,7 +29,7 @@ import { createLogger } from '../src/systemd/log.js';
 import { makeTempDir, releaseDir, trackChild, untrackChild } from './harness/cleanup.js';
 import type { MadeImage, PodmanCli, PodmanService, Sandbox } from './harness/index.js';
 import { startPodmanService, startSandbox } from './harness/index.js';
-import { startLatencyProxy } from './harness/latency-proxy.js';
+import { startWanProxy } from './harness/wan-proxy.js';
 import { stackOf } from '../src/errors.js';
 
 const COLD_IMAGES = 20;
@@ -325,7 +325,10 @@ async function main(): Promise<void> {
     );
     report('cold-pull-20', await coldPull(sb, cold, dir));
     if (REGISTRY_DELAY_MS > 0) {
-      const proxy = await startLatencyProxy({ host: '127.0.0.1', port: sb.registry.port }, REGISTRY_DELAY_MS);
+      const proxy = await startWanProxy(
+        { host: '127.0.0.1', port: sb.registry.port },
+        { oneWayMs: REGISTRY_DELAY_MS / 2 },
+      );
       try {
         report(`cold-pull-20-delay-${REGISTRY_DELAY_MS}ms`, await coldPull(sb, cold, dir, proxy.host));
       } finally {
