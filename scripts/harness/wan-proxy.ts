@@ -72,6 +72,9 @@ class Direction {
   private busy = false;
   private ended = false;
   private closed = false;
+  /** Pieces in flight, in order, each with the time it arrives (ms, nowMs()); null: the end. */
+  private readonly flight: { at: number; piece: Buffer | null }[] = [];
+  private flightTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly from: Socket,
@@ -95,26 +98,18 @@ class Direction {
 
   close(): void {
     this.closed = true;
+    clearTimeout(this.flightTimer);
   }
 
   private pump(): void {
     if (this.busy || this.closed) return;
     const wait = this.notBefore - nowMs();
-    if (wait > 0) {
-      this.busy = true;
-      setTimeout(() => {
-        this.busy = false;
-        this.pump();
-      }, wait);
-      return;
-    }
+    if (wait > 0) return this.pause(wait);
     const piece = this.queue.shift();
     if (piece === undefined) {
       if (this.ended) {
         this.ended = false;
-        setTimeout(() => {
-          if (!this.closed && !this.to.destroyed) this.to.end();
-        }, this.delayMs + 1);
+        this.send(null, 0);
       }
       return;
     }
@@ -122,18 +117,45 @@ class Direction {
     if (this.queued <= HIGH_WATER / 2 && this.from.isPaused()) this.from.resume();
     // The piece has left when every bucket has let it through; it arrives one delay later.
     const sent = Math.max(0, ...this.buckets.map((b) => b.reserve(piece.length)));
+    this.send(piece, sent);
+    if (sent >= 1) this.pause(sent);
+    else this.pump();
+  }
+
+  private pause(ms: number): void {
+    this.busy = true;
     setTimeout(() => {
-      if (!this.closed && !this.to.destroyed && !this.to.writableEnded) this.to.write(piece);
-    }, sent + this.delayMs);
-    if (sent >= 1) {
-      this.busy = true;
-      setTimeout(() => {
-        this.busy = false;
-        this.pump();
-      }, sent);
-    } else {
+      this.busy = false;
       this.pump();
+    }, ms);
+  }
+
+  /**
+   * Puts a piece in flight. Arrival times come from the clock, not from timer order (a timer armed in
+   * an I/O callback starts from the loop's cached time and may fire before an earlier one), and one
+   * timer delivers the pieces in the order they were sent.
+   */
+  private send(piece: Buffer | null, sentInMs: number): void {
+    const last = this.flight.at(-1)?.at ?? 0;
+    this.flight.push({ at: Math.max(last, nowMs() + sentInMs + this.delayMs), piece });
+    if (this.flight.length === 1) this.arm();
+  }
+
+  private arm(): void {
+    const head = this.flight[0];
+    if (head === undefined || this.closed) return;
+    this.flightTimer = setTimeout(() => this.deliver(), Math.max(0, head.at - nowMs()));
+  }
+
+  private deliver(): void {
+    const t = nowMs();
+    while (this.flight.length > 0 && (this.flight[0]?.at ?? Infinity) <= t + 0.5) {
+      const { piece } = this.flight.shift() as { piece: Buffer | null };
+      if (this.closed || this.to.destroyed || this.to.writableEnded) continue;
+      if (piece === null) this.to.end();
+      else this.to.write(piece);
     }
+    this.arm();
   }
 }
 

@@ -3,6 +3,7 @@
 // one one RTT), and bulk transfers at the per-connection and the link cap. Bounds are ratios with
 // headroom for a loaded machine: timers fire late, never early, so lower bounds are tight and upper
 // bounds generous.
+import { randomBytes } from 'node:crypto';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listenOnLoopback } from '../../scripts/harness/http.js';
@@ -45,26 +46,32 @@ function roundTrip(s: Socket, line: string): Promise<void> {
 }
 
 /** Connects through the proxy and reads until the server ends; ms from connect() to the last byte. */
-function download(port: number): Promise<{ bytes: number; ms: number }> {
+function download(port: number): Promise<{ bytes: number; ms: number; data: Buffer }> {
   return new Promise((resolve, reject) => {
     const t0 = nowMs();
     let bytes = 0;
+    const chunks: Buffer[] = [];
     const s = connect(port, '127.0.0.1');
-    s.on('data', (b: Buffer) => (bytes += b.length));
-    s.on('end', () => resolve({ bytes, ms: nowMs() - t0 }));
+    s.on('data', (b: Buffer) => {
+      bytes += b.length;
+      chunks.push(b);
+    });
+    s.on('end', () => resolve({ bytes, ms: nowMs() - t0, data: Buffer.concat(chunks) }));
     s.on('error', reject);
   });
 }
 
+/** Random bytes the sender writes to every connection, in 64 KiB writes. */
+const payload = randomBytes(4 * 1024 * 1024);
+
 function sender(bytes: number): (s: Socket) => void {
-  const block = Buffer.alloc(64 * 1024, 7);
   return (s) => {
-    let left = bytes;
+    let at = 0;
     const more = (): void => {
-      while (left > 0) {
-        const n = Math.min(left, block.length);
-        left -= n;
-        if (!s.write(block.subarray(0, n))) return void s.once('drain', more);
+      while (at < bytes) {
+        const piece = payload.subarray(at, Math.min(bytes, at + 64 * 1024));
+        at += piece.length;
+        if (!s.write(piece)) return void s.once('drain', more);
       }
       s.end();
     };
@@ -105,8 +112,9 @@ describe('WAN proxy', () => {
     const src = await serve(sender(bytes));
     const bits = 32e6; // 4 MB/s: ~1.05 s for 4 MiB
     const p = await proxy(src.port, { oneWayMs: 5, connBitsPerSec: bits });
-    const { bytes: got, ms } = await download(p.port);
+    const { bytes: got, ms, data } = await download(p.port);
     expect(got).toBe(bytes);
+    expect(data.equals(payload.subarray(0, bytes))).toBe(true);
     const rate = (got * 8) / (ms / 1000);
     process.stderr.write(
       `  wan-proxy 1 connection at ${bits / 1e6} Mbit/s: ${(rate / 1e6).toFixed(1)} Mbit/s\n`,
@@ -126,6 +134,7 @@ describe('WAN proxy', () => {
     const ms = nowMs() - t0;
     const total = results.reduce((a, r) => a + r.bytes, 0);
     expect(total).toBe(4 * each);
+    for (const r of results) expect(r.data.equals(payload.subarray(0, each))).toBe(true);
     const rate = (total * 8) / (ms / 1000);
     process.stderr.write(
       `  wan-proxy 4 connections on a ${link / 1e6} Mbit/s link: ${(rate / 1e6).toFixed(1)} Mbit/s\n`,
