@@ -11,10 +11,13 @@
 //   bench noop-100: ours=<median>ms baseline=<median>ms ratio=<baseline/ours>       (target ≥ 20)
 //   bench noop-100-first-run: …   (no target: the same no-op as the first reconcile of a daemon just
 //       started, before it has a listing to keep; noop-100 is a running daemon's, e.g. the timer's)
+//   bench cold-pull-20-wan: …   (target ≥ 3: the same cold pull with both sides pulling through one
+//       emulated WAN link, scripts/harness/wan-proxy.ts: a registry behind a CDN as a host sees it)
 // Knobs: BENCH_COLD_RUNS (default 3), BENCH_NOOP_RUNS (5), BENCH_IMAGE_BYTES (3 MiB of random
-// payload per cold image, over 2 layers on top of the shared busybox layer), BENCH_REGISTRY_DELAY_MS
-// (default 0; > 0 adds a line `bench cold-pull-20-delay-<N>ms`: the same cold pull through a proxy
-// that holds every request for N ms, as a registry across a network does).
+// payload per cold image, over 2 layers on top of the shared busybox layer); the WAN link:
+// BENCH_WAN_RTT_MS (40), BENCH_WAN_CONN_MBIT (100, per connection), BENCH_WAN_LINK_MBIT (1000, all
+// connections together), BENCH_WAN_RTT_MS=0 skips the WAN line; BENCH_WAN_CURVE=1,2,4,8,16 also
+// times our side alone through the link at each of those pull concurrencies (one run each).
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
@@ -29,7 +32,7 @@ import { createLogger } from '../src/systemd/log.js';
 import { makeTempDir, releaseDir, trackChild, untrackChild } from './harness/cleanup.js';
 import type { MadeImage, PodmanCli, PodmanService, Sandbox } from './harness/index.js';
 import { startPodmanService, startSandbox } from './harness/index.js';
-import { startWanProxy } from './harness/wan-proxy.js';
+import { startWanProxy, wanOptionsFromEnv } from './harness/wan-proxy.js';
 import { stackOf } from '../src/errors.js';
 
 const COLD_IMAGES = 20;
@@ -37,8 +40,11 @@ const NOOP_IMAGES = 100;
 const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 3);
 const NOOP_RUNS = Number(process.env.BENCH_NOOP_RUNS ?? 5);
 const IMAGE_BYTES = Number(process.env.BENCH_IMAGE_BYTES ?? 3 * 1024 * 1024);
-/** > 0: run cold-pull-20 once more through a proxy that delays every request by this much. */
-const REGISTRY_DELAY_MS = Number(process.env.BENCH_REGISTRY_DELAY_MS ?? 0);
+const WAN = wanOptionsFromEnv('BENCH_WAN_', { rttMs: 40, connMbit: 100, linkMbit: 1000 });
+const WAN_CURVE = (process.env.BENCH_WAN_CURVE ?? '')
+  .split(',')
+  .filter((x) => x.trim() !== '')
+  .map(Number);
 
 const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 
@@ -158,8 +164,14 @@ async function writeRoot(root: string, refs: readonly string[]): Promise<void> {
 const discard = new Writable({ write: (_c, _e, done) => done() });
 
 /** The daemon's real dependencies (defaults: concurrency 3) on `svc`, modules loaded and socket checked. */
-async function ourDeps(svc: PodmanService, root: string, dir: string): Promise<RunDeps> {
+async function ourDeps(
+  svc: PodmanService,
+  root: string,
+  dir: string,
+  concurrency?: number,
+): Promise<RunDeps> {
   const config: Config = defaultConfig();
+  if (concurrency !== undefined) config.pull.concurrency = concurrency;
   config.storage.path = svc.storePath;
   config.storage.podmanSocket = svc.socketPath;
   config.discovery.roots = [root];
@@ -171,6 +183,7 @@ async function ourDeps(svc: PodmanService, root: string, dir: string): Promise<R
 }
 
 let jobIds = 1;
+let coldRoots = 0;
 
 /** One reconcile, timed; fails unless it succeeds having pulled `expectPulled` images. */
 async function ourReconcile(deps: RunDeps, expectPulled: number): Promise<number> {
@@ -211,24 +224,25 @@ function report(name: string, f: Figures): void {
   console.log(`bench ${name}: ours=${o.toFixed(0)}ms baseline=${b.toFixed(0)}ms ratio=${(b / o).toFixed(2)}`);
 }
 
-/** `registryHost`: where both sides pull from (the registry, or a latency proxy in front of it). */
+/** `registryHost`: where both sides pull from (the registry, or the WAN proxy in front of it). */
 async function coldPull(
   sb: Sandbox,
   images: MadeImage[],
   dir: string,
   registryHost = sb.registry.host,
+  opts: { runs?: number; sides?: readonly ('ours' | 'baseline')[]; concurrency?: number } = {},
 ): Promise<Figures> {
   const refs = images.map((i) => i.reference.replace(sb.registry.host, registryHost));
-  const root = join(dir, `cold-root-${registryHost.replace(/\W/g, '_')}`);
+  const root = join(dir, `cold-root-${coldRoots++}`);
   await writeRoot(root, refs);
   const f: Figures = { ours: [], baseline: [], othersOurs: [], othersBaseline: [] };
-  for (let rep = 0; rep < COLD_RUNS; rep++) {
-    const sides = rep % 2 === 0 ? (['ours', 'baseline'] as const) : (['baseline', 'ours'] as const);
-    for (const side of sides) {
+  for (let rep = 0; rep < (opts.runs ?? COLD_RUNS); rep++) {
+    const order = rep % 2 === 0 ? (['ours', 'baseline'] as const) : (['baseline', 'ours'] as const);
+    for (const side of order.filter((s) => opts.sides?.includes(s) ?? true)) {
       const svc = await startPodmanService({ insecureRegistries: [sb.registry.host, registryHost] });
       try {
         if (side === 'ours') {
-          const deps = await ourDeps(svc, root, dir);
+          const deps = await ourDeps(svc, root, dir, opts.concurrency);
           const meter = startCpuMeter([svc.socketPath, sb.registry.dir]);
           f.ours.push(await ourReconcile(deps, refs.length));
           f.othersOurs.push(meter());
@@ -324,13 +338,20 @@ async function main(): Promise<void> {
       `images pushed in ${(nowMs() - t0).toFixed(0)} ms (${COLD_IMAGES} × ~${(IMAGE_BYTES / 2 ** 20).toFixed(1)} MiB + busybox layer, ${NOOP_IMAGES} small)`,
     );
     report('cold-pull-20', await coldPull(sb, cold, dir));
-    if (REGISTRY_DELAY_MS > 0) {
-      const proxy = await startWanProxy(
-        { host: '127.0.0.1', port: sb.registry.port },
-        { oneWayMs: REGISTRY_DELAY_MS / 2 },
-      );
+    if (WAN.rttMs > 0) {
+      const proxy = await startWanProxy({ host: '127.0.0.1', port: sb.registry.port }, WAN);
       try {
-        report(`cold-pull-20-delay-${REGISTRY_DELAY_MS}ms`, await coldPull(sb, cold, dir, proxy.host));
+        note(
+          `WAN link: RTT ${WAN.rttMs} ms, ${WAN.connMbit} Mbit/s per connection, ${WAN.linkMbit} Mbit/s in all`,
+        );
+        report('cold-pull-20-wan', await coldPull(sb, cold, dir, proxy.host));
+        for (const c of WAN_CURVE) {
+          const f = await coldPull(sb, cold, dir, proxy.host, { runs: 1, sides: ['ours'], concurrency: c });
+          note(
+            `cold-pull-20-wan ours at concurrency ${c}: ${f.ours[0]?.toFixed(0)} ms (other work ${((f.othersOurs[0] ?? 0) * 100).toFixed(0)}%)`,
+          );
+        }
+        note(`WAN link: ${proxy.connections} connections in all`);
       } finally {
         await proxy.stop();
       }
