@@ -75,9 +75,9 @@ for unit in "$OUT"/stage/usr/lib/systemd/system/*; do
   grep -q '^\[Install\]' "$unit" && units_enable+=("$name")
 done
 ((${#units_all[@]})) || die "install.sh staged no systemd units"
-# Stop timers and sockets before the services they start.
-stop_order=$(printf '%s\n' "${units_all[@]}" | awk '/\.(timer|socket)$/ { print 0, $0; next } { print 1, $0 }' | sort | cut -d' ' -f2 | tr '\n' ' ')
-restart_units=$(printf '%s\n' "${units_all[@]}" | grep '\.service$' | grep -v -- '-reconcile\.service$' | tr '\n' ' ')
+# Stop timers, sockets and path units before the services they start.
+stop_order=$(printf '%s\n' "${units_all[@]}" | awk '/\.(timer|socket|path)$/ { print 0, $0; next } { print 1, $0 }' | sort | cut -d' ' -f2 | tr '\n' ' ')
+restart_units=$(printf '%s\n' "${units_all[@]}" | grep '\.service$' | grep -v -e '-reconcile\.service$' -e '-staged\.service$' | tr '\n' ' ')
 
 want() { [[ " $FORMATS " == *" $1 "* ]]; }
 

@@ -34,13 +34,15 @@ const DEBS = '/run/bound-imaged-debs';
 const SAMPLE_ROOT = '/srv/bound-sample';
 const STORE = '/usr/lib/bootc/storage';
 const BUS = ['org.bootc.BoundImages', '/org/bootc/BoundImages', 'org.bootc.BoundImages'];
-const ENABLED = ['bound-imaged-reconcile.timer', 'bound-imaged-podman.socket'];
+const ENABLED = ['bound-imaged-reconcile.timer', 'bound-imaged-podman.socket', 'bound-imaged-staged.path'];
 const ALL_UNITS = [
   'bound-imaged.service',
   'bound-imaged-podman.service',
   'bound-imaged-podman.socket',
   'bound-imaged-reconcile.service',
   'bound-imaged-reconcile.timer',
+  'bound-imaged-staged.path',
+  'bound-imaged-staged.service',
 ];
 
 let registry: Registry;
@@ -151,8 +153,8 @@ describe('the packages in a real systemd: .deb install, upgrade, remove, purge; 
 
   it('1. dpkg -i: the package’s scripts enable and start the timer and socket; a call activates the daemon', async () => {
     await dpkgInContainer(['-i', `${DEBS}/${v1.deb?.split('/').pop()}`]);
-    expect(await unitStates('is-enabled', ENABLED)).toEqual(['enabled', 'enabled']);
-    expect(await unitStates('is-active', ENABLED)).toEqual(['active', 'active']);
+    expect(await unitStates('is-enabled', ENABLED)).toEqual(ENABLED.map(() => 'enabled'));
+    expect(await unitStates('is-active', ENABLED)).toEqual(ENABLED.map(() => 'active'));
     expect(await unitStates('is-active', ['bound-imaged.service'])).toEqual(['inactive']);
     expect(
       (await machine.check(['dpkg-query', '-W', '-f', '${Status} ${Version}', 'bound-imaged'])).trim(),
@@ -175,8 +177,8 @@ describe('the packages in a real systemd: .deb install, upgrade, remove, purge; 
     expect((await machine.check(['dpkg-query', '-W', '-f', '${Version}', 'bound-imaged'])).trim()).toBe(
       `${v2.version}-1`,
     );
-    expect(await unitStates('is-enabled', ENABLED)).toEqual(['enabled', 'enabled']);
-    expect(await unitStates('is-active', ENABLED)).toEqual(['active', 'active']);
+    expect(await unitStates('is-enabled', ENABLED)).toEqual(ENABLED.map(() => 'enabled'));
+    expect(await unitStates('is-active', ENABLED)).toEqual(ENABLED.map(() => 'active'));
     const version = await waitFor('the restarted daemon', async () => {
       const v = await managerProperty('Version');
       return v === v2.version ? v : undefined;
@@ -203,15 +205,15 @@ describe('the packages in a real systemd: .deb install, upgrade, remove, purge; 
     expect((await machine.exec(['test', '-e', '/usr/bin/bound-imaged'])).code).not.toBe(0);
     expect((await machine.exec(['test', '-f', '/etc/bound-imaged/config.ini'])).code).toBe(0);
     // postrm keeps the enablement for a reinstallation by masking the units (dh_installsystemd's way).
-    expect(await unitStates('is-enabled', ENABLED)).toEqual(['masked', 'masked']);
+    expect(await unitStates('is-enabled', ENABLED)).toEqual(ENABLED.map(() => 'masked'));
     expect(await storeDigest()).toBe(storeBefore);
     expect((await storeImages()).split('\n')).toContain(image.reference);
   });
 
   it('3b. dpkg -i after a removal: enabled and started again, the daemon answers; removed again', async () => {
     await dpkgInContainer(['-i', `${DEBS}/${v2.deb?.split('/').pop()}`]);
-    expect(await unitStates('is-enabled', ENABLED)).toEqual(['enabled', 'enabled']);
-    expect(await unitStates('is-active', ENABLED)).toEqual(['active', 'active']);
+    expect(await unitStates('is-enabled', ENABLED)).toEqual(ENABLED.map(() => 'enabled'));
+    expect(await unitStates('is-active', ENABLED)).toEqual(ENABLED.map(() => 'active'));
     expect(await managerProperty('Version')).toBe(v2.version);
     await dpkgInContainer(['-r', 'bound-imaged']);
     expect(await unitStates('is-active', ALL_UNITS)).toEqual(ALL_UNITS.map(() => 'inactive'));
@@ -236,7 +238,7 @@ describe('the packages in a real systemd: .deb install, upgrade, remove, purge; 
     // rpm's database in the container's tmpfs /var (Debian's rpm would use ~/.rpmdb).
     const rpm = ['rpm', '--dbpath', '/var/lib/rpm-test', '--nodeps'];
     await machine.check([...rpm, '-i', `${DEBS}/${v1.rpm?.split('/').pop()}`], { timeoutMs: 120_000 });
-    expect(await unitStates('is-enabled', ENABLED)).toEqual(['enabled', 'enabled']);
+    expect(await unitStates('is-enabled', ENABLED)).toEqual(ENABLED.map(() => 'enabled'));
     // %systemd_post presets without --now: the units start with the next boot; the daemon itself is
     // D-Bus activated, which works at once (%post reloads systemd and the bus).
     expect(await managerProperty('Version')).toBe(v1.version);

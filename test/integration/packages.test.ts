@@ -26,7 +26,7 @@ const UNITS = [
   'bound-imaged-reconcile.timer',
   'bound-imaged.service',
 ];
-const ENABLED = ['bound-imaged-reconcile.timer', 'bound-imaged-podman.socket'];
+const ENABLED = ['bound-imaged-reconcile.timer', 'bound-imaged-podman.socket', 'bound-imaged-staged.path'];
 
 let pkgs: BuiltPackages;
 let staged: string[];
@@ -109,12 +109,12 @@ describe('the .deb', () => {
   it('stops every unit on removal, forgets the enablement and the state on purge, never the store', async () => {
     const prerm = await debControlFile(pkgs.deb as string, 'prerm');
     expect(prerm).toContain(
-      'deb-systemd-invoke stop bound-imaged-podman.socket bound-imaged-reconcile.timer ' +
-        'bound-imaged-podman.service bound-imaged-reconcile.service bound-imaged.service',
+      'deb-systemd-invoke stop bound-imaged-podman.socket bound-imaged-reconcile.timer bound-imaged-staged.path ' +
+        'bound-imaged-podman.service bound-imaged-reconcile.service bound-imaged-staged.service bound-imaged.service',
     );
     const postrm = await debControlFile(pkgs.deb as string, 'postrm');
     expect(postrm).toContain(
-      'deb-systemd-helper purge bound-imaged-podman.socket bound-imaged-reconcile.timer',
+      'deb-systemd-helper purge bound-imaged-podman.socket bound-imaged-reconcile.timer bound-imaged-staged.path',
     );
     expect(postrm).toContain('rm -rf /var/lib/bound-imaged');
     expect(postrm).not.toMatch(/rm [^\n]*\/usr\/lib\/bootc/);
@@ -186,10 +186,10 @@ describe('the .rpm', () => {
       return m?.[1] ?? '';
     };
     expect(section('postinstall')).toMatch(
-      /if \[ \$1 -eq 1 \][^\n]*\n\s*systemctl --no-reload preset bound-imaged-reconcile\.timer bound-imaged-podman\.socket/,
+      /if \[ \$1 -eq 1 \][^\n]*\n\s*systemctl --no-reload preset bound-imaged-reconcile\.timer bound-imaged-podman\.socket bound-imaged-staged\.path/,
     );
     expect(section('preuninstall')).toMatch(
-      /if \[ \$1 -eq 0 \][^\n]*\n\s*systemctl --no-reload disable --now bound-imaged-reconcile\.timer bound-imaged-podman\.socket bound-imaged\.service/,
+      /if \[ \$1 -eq 0 \][^\n]*\n\s*systemctl --no-reload disable --now bound-imaged-reconcile\.timer bound-imaged-podman\.socket bound-imaged-staged\.path bound-imaged-staged\.service bound-imaged\.service/,
     );
     expect(section('postuninstall')).toMatch(
       /if \[ \$1 -ge 1 \][^\n]*\n\s*systemctl try-restart bound-imaged\.service/,
