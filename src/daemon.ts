@@ -130,7 +130,8 @@ export async function startDaemon(
   const resumed = pendingWork.list();
   // Job paths continue from the last process's: a caller never meets an older job's path again.
   const reconciler: Reconciler = new Reconciler(deps, config.daemon.keepJobs, state.lastJobId + 1);
-  const staged = attachStaged({ config, logger, reconciler, deps, state });
+  // The staged guard keeps its retry in pendingWork (key staged-retry): an idle exit never drops it.
+  const staged = attachStaged({ config, logger, reconciler, deps, state, pendingWork });
   staged.guard.on('changed', () => service?.refreshManager());
   let service: BoundImagesService | null = null;
   let lastFinished: JobSnapshot | null = null;

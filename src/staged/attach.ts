@@ -3,6 +3,8 @@
 // lock is taken at once when images are missing) and, while the staged deployment still misses
 // images, holds the logind delay inhibitor until the reconcile ends; a finished reconcile refreshes
 // the guard again (lock released, or the next retry scheduled); a retry starts an ordinary reconcile.
+// The retry's timer is the daemon's PendingWork entry `staged-retry`, so the idle monitor sees it and
+// an idle exit hands it to systemd; the state file's `staged` record stays the source of truth.
 // A shutdown announced while the inhibitor is held is logged as RebootDelayed. While the daemon runs
 // it also watches ostree's run directory itself (inotify): a marker staged, replaced or removed, or a
 // lock file removed, is seen at once even when bound-imaged-staged.path's service is still busy with
@@ -10,6 +12,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Config } from '../config/index.js';
+import type { PendingWork } from '../lifecycle/pending-work.js';
 import { collectWanted, findInStore } from '../reconcile/plan.js';
 import type { Reconciler } from '../reconcile/reconciler.js';
 import type { RunDeps } from '../reconcile/run.js';
@@ -18,7 +21,7 @@ import type { Logger } from '../systemd/log.js';
 import { MessageId } from '../systemd/message-ids.js';
 import { FINALIZATION_LOCK, readStagedDeployment, STAGED_MARKER } from './marker.js';
 import { ShutdownInhibitor, watchShutdown, type ShutdownWatch } from './shutdown-inhibitor.js';
-import { StagedGuard, type Presence } from './staged-guard.js';
+import { StagedGuard, type Presence, type RetryScheduler } from './staged-guard.js';
 import { messageOf } from '../errors.js';
 
 /** The staged deployment's root when one is staged and its directory exists; [] otherwise. */
@@ -61,12 +64,30 @@ export interface StagedWiring {
   stop(): void;
 }
 
+/** The PendingWork key of the staged deployment's next retry. */
+export const STAGED_RETRY = 'staged-retry';
+
+/** The guard's retry timer as the PendingWork entry STAGED_RETRY (one entry: scheduling moves it). */
+export function retryScheduler(pendingWork: Pick<PendingWork, 'schedule' | 'cancel'>): RetryScheduler {
+  return {
+    schedule: (dueAt, deployment) =>
+      void pendingWork.schedule(
+        STAGED_RETRY,
+        dueAt,
+        `retry the missing bound images of the staged deployment ${deployment}`,
+      ),
+    cancel: () => void pendingWork.cancel(STAGED_RETRY),
+  };
+}
+
 export function attachStaged(o: {
   config: Config;
   logger: Logger;
   reconciler: Reconciler;
   deps: Pick<RunDeps, 'store'>;
   state: StateStore;
+  /** Keeps the retry timer (before its arm(): a retry the last process left is taken over here). */
+  pendingWork: Pick<PendingWork, 'schedule' | 'cancel' | 'onDue'>;
 }): StagedWiring {
   const { config, logger, reconciler, state } = o;
   const inhibitor = new ShutdownInhibitor(logger);
@@ -74,6 +95,7 @@ export function attachStaged(o: {
   let runDirWatch: FSWatcher | null = null;
   let debounce: NodeJS.Timeout | undefined;
   let stopped = false;
+  let started = false;
 
   const retry = (): void => {
     if (stopped) return;
@@ -100,6 +122,14 @@ export function attachStaged(o: {
     },
     presence: (root) => presenceOf(root, o.deps),
     retry,
+    // The state file's record (attempts, nextRetryAt) is the truth; the pending-work entry is its
+    // timer, written again by every schedule and by start(), so the two cannot disagree for long.
+    scheduler: retryScheduler(o.pendingWork),
+  });
+  // Due before start() has judged the deployment (an overdue entry left by the last process): start()
+  // schedules the retry again from the state file, so it is not run twice.
+  o.pendingWork.onDue(STAGED_RETRY, () => {
+    if (started) retry();
   });
 
   const onShutdown = (): void => {
@@ -176,7 +206,11 @@ export function attachStaged(o: {
     inhibitor,
     async start() {
       watchRunDir();
-      await guard.start();
+      try {
+        await guard.start();
+      } finally {
+        started = true;
+      }
     },
     stop() {
       stopped = true;

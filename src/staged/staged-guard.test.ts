@@ -10,7 +10,9 @@ import { MessageId } from '../systemd/message-ids.js';
 import { lookAtLock, releaseLock, takeLock } from './finalization-lock.js';
 import { encodeVardict } from './gvariant.js';
 import { FINALIZATION_LOCK, STAGED_MARKER } from './marker.js';
-import { StagedGuard, type Presence } from './staged-guard.js';
+import { PENDING_WORK_FILE, PendingWork, type PendingEntry } from '../lifecycle/pending-work.js';
+import { retryScheduler, STAGED_RETRY } from './attach.js';
+import { StagedGuard, type Presence, type StagedGuardOptions } from './staged-guard.js';
 
 const CSUM_A = 'a'.repeat(64);
 const CSUM_B = 'b'.repeat(64);
@@ -48,6 +50,7 @@ async function stage(csum: string, serial: number, extra: Record<string, boolean
 async function guardWith(
   store: StateStore,
   opts: { lockFinalization?: boolean; retryDelayMs?: number; retryMaxDelayMs?: number } = {},
+  extra: Partial<StagedGuardOptions> = {},
 ): Promise<StagedGuard> {
   return new StagedGuard({
     runDir,
@@ -60,6 +63,7 @@ async function guardWith(
     presence: () => Promise.resolve(presence),
     retry: () => void retries++,
     now: () => now,
+    ...extra,
   });
 }
 
@@ -256,5 +260,91 @@ describe('StagedGuard', () => {
     expect(reopened.staged).toMatchObject({ attempts: 0, nextRetryAt: 0, lock: null });
     expect((await lookAtLock(runDir, null)).present).toBe(false);
     again.stop();
+  });
+});
+
+describe("StagedGuard's retry kept in PendingWork (the daemon's wiring, attach.ts)", () => {
+  const pwLog = { warning: (m: string): void => void logged.push({ level: 'warning', message: m }) };
+  const onDisk = async (stateDir: string): Promise<PendingEntry[]> =>
+    (JSON.parse(await readFile(join(stateDir, PENDING_WORK_FILE), 'utf8')) as { pending: PendingEntry[] })
+      .pending;
+
+  it('schedules and moves one staged-retry entry, keeps it over a stop, resumes it from the state file, cancels it when complete', async () => {
+    const stateDir = join(dir, 'state');
+    const id = await stage(CSUM_A, 0);
+    const due: string[] = [];
+    const work = await PendingWork.open(stateDir, (e) => due.push(e.key), pwLog);
+    const guard = await guardWith(store, {}, { scheduler: retryScheduler(work) });
+    await guard.refresh();
+    expect(work.list()).toEqual([]);
+    await guard.reconcileFinished();
+    await guard.reconcileFinished();
+    expect(work.list()).toEqual([
+      {
+        key: STAGED_RETRY,
+        dueAt: now + 2000,
+        reason: `retry the missing bound images of the staged deployment ${id}`,
+      },
+    ]);
+    expect(store.staged).toMatchObject({ attempts: 2, nextRetryAt: now + 2000 });
+    // What the idle exit hands to systemd; no in-process timer of the guard's own.
+    expect(work.next()?.key).toBe(STAGED_RETRY);
+
+    // Idle exit: the guard stops, the entry stays on disk for the next process.
+    guard.stop();
+    work.close();
+    await Promise.all([store.flush(), work.flush()]);
+    expect((await onDisk(stateDir)).map((e) => [e.key, e.dueAt])).toEqual([[STAGED_RETRY, now + 2000]]);
+    expect(retries).toBe(0);
+
+    // The next process: the state file is the truth; a lost pending-work.json is written again.
+    await unlink(join(stateDir, PENDING_WORK_FILE));
+    const reopened = await StateStore.open(stateDir, logger());
+    const work2 = await PendingWork.open(stateDir, (e) => due.push(e.key), pwLog);
+    expect(work2.list()).toEqual([]);
+    const again = await guardWith(reopened, {}, { scheduler: retryScheduler(work2) });
+    expect((await again.start()).lock).toBe('held');
+    expect(work2.list().map((e) => [e.key, e.dueAt])).toEqual([[STAGED_RETRY, now + 2000]]);
+
+    // All images present: no retry owed any more, in memory and on disk; our lock is gone.
+    presence = allThere;
+    await again.refresh();
+    expect(work2.list()).toEqual([]);
+    await work2.flush();
+    expect(await onDisk(stateDir)).toEqual([]);
+    expect((await lookAtLock(runDir, null)).present).toBe(false);
+    expect(due).toEqual([]);
+    again.stop();
+    work2.close();
+  });
+
+  it('runs the retry when the entry falls due, and cancels it when the deployment is no longer staged', async () => {
+    const stateDir = join(dir, 'state');
+    await stage(CSUM_A, 0);
+    const work = await PendingWork.open(stateDir, () => undefined, pwLog);
+    const guard = await guardWith(
+      store,
+      { retryDelayMs: 30 },
+      { now: Date.now, scheduler: retryScheduler(work) },
+    );
+    work.onDue(STAGED_RETRY, () => void retries++);
+    work.arm();
+    await guard.refresh();
+    await guard.reconcileFinished();
+    expect(work.next()?.key).toBe(STAGED_RETRY);
+    await new Promise((r) => setTimeout(r, 80));
+    expect(retries).toBe(1);
+    expect(work.list()).toEqual([]);
+
+    await guard.reconcileFinished();
+    expect(work.next()?.key).toBe(STAGED_RETRY);
+    await unlink(join(runDir, STAGED_MARKER));
+    expect((await guard.refresh()).deployment).toBe('');
+    expect(work.list()).toEqual([]);
+    await new Promise((r) => setTimeout(r, 80));
+    expect(retries).toBe(1);
+    guard.stop();
+    work.close();
+    await work.flush();
   });
 });

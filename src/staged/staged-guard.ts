@@ -9,7 +9,8 @@
 //   - our lock, but its staged deployment gone (finalized, undeployed) or replaced by another → ours is
 //     removed (it no longer guards anything), then the new staged deployment is judged afresh.
 // After each reconcile that left images missing, the next retry is scheduled (doubling delay up to a
-// ceiling), persisted in the state file so a restarted daemon resumes the schedule. Refreshes run one
+// ceiling), persisted in the state file so a restarted daemon resumes the schedule; the daemon keeps
+// the timer itself in its PendingWork (`scheduler`), so an idle exit hands the retry to systemd. Refreshes run one
 // at a time. The guard decides and logs; the daemon gives it a presence probe and a way to start a
 // reconcile.
 import { EventEmitter } from 'node:events';
@@ -83,7 +84,20 @@ export interface StagedGuardOptions {
   presence(root: string): Promise<Presence>;
   /** Starts a reconcile (a retry). */
   retry(): void;
+  /**
+   * Where the next retry is kept instead of an in-process timer (the daemon's PendingWork, so an idle
+   * exit hands it to systemd); its due handler must call `retry()`. The state file's
+   * `nextRetryAt` stays the source of truth: start() schedules (or cancels) from it again.
+   */
+  scheduler?: RetryScheduler;
   now?: () => number;
+}
+
+export interface RetryScheduler {
+  /** The next retry of `deployment`'s images is due at `dueAt` (ms since the epoch); moves an earlier one. */
+  schedule(dueAt: number, deployment: string): void;
+  /** No retry is owed any more (images present, nothing staged). */
+  cancel(): void;
 }
 
 function plural(n: number, word: string): string {
@@ -128,8 +142,10 @@ export class StagedGuard extends EventEmitter<{ changed: [StagedStatus] }> {
     const status = await this.refresh();
     if (this.incomplete(status)) {
       const due = this.o.record.get()?.nextRetryAt ?? 0;
-      this.arm(due > 0 ? Math.max(0, due - this.now()) : 0);
+      this.arm(due > 0 ? Math.max(0, due - this.now()) : 0, status.deployment);
     }
+    // Otherwise apply() has cancelled it (images present, nothing staged); after a failed check an
+    // earlier process's retry stays scheduled and runs.
     return status;
   }
 
@@ -142,7 +158,7 @@ export class StagedGuard extends EventEmitter<{ changed: [StagedStatus] }> {
       const attempts = record.attempts + 1;
       const delay = retryDelay(attempts, this.o.retryDelayMs, this.o.retryMaxDelayMs);
       await this.o.record.set({ ...record, attempts, nextRetryAt: this.now() + delay });
-      this.arm(delay);
+      this.arm(delay, status.deployment);
       return this.publish({ ...status, attempts, nextRetryAt: this.now() + delay });
     });
     this.queue = run.catch(() => undefined);
@@ -161,11 +177,18 @@ export class StagedGuard extends EventEmitter<{ changed: [StagedStatus] }> {
     return s.deployment !== '' && !s.complete;
   }
 
-  private arm(delayMs: number): void {
+  private arm(delayMs: number, deployment: string): void {
     clearTimeout(this.timer);
     if (this.stopped) return;
+    if (this.o.scheduler) return this.o.scheduler.schedule(this.now() + delayMs, deployment);
     this.timer = setTimeout(() => this.o.retry(), delayMs);
     this.timer.unref();
+  }
+
+  /** No retry owed. stop() does not call it: a scheduled retry outlives this process. */
+  private disarm(): void {
+    clearTimeout(this.timer);
+    if (!this.stopped) this.o.scheduler?.cancel();
   }
 
   private publish(status: StagedStatus): StagedStatus {
@@ -188,7 +211,7 @@ export class StagedGuard extends EventEmitter<{ changed: [StagedStatus] }> {
     }
     if (record !== null && record.deployment !== staged?.id) record = null;
     if (staged === null) {
-      clearTimeout(this.timer);
+      this.disarm();
       if (this.o.record.get() !== null) await this.o.record.set(null);
       return this.publish(NOTHING_STAGED);
     }
@@ -230,7 +253,7 @@ export class StagedGuard extends EventEmitter<{ changed: [StagedStatus] }> {
         const reason = `all ${plural(presence.total, 'bound image')} of ${staged.id} are present`;
         await this.dropOurLock(record.lock, reason);
       }
-      clearTimeout(this.timer);
+      this.disarm();
       await this.o.record.set({ ...freshRecord(staged.id), lockOverridden: record.lockOverridden });
       const lock: LockState = look.present && !(record.lock && look.owned) ? 'other' : 'none';
       return this.publish({
