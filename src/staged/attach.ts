@@ -127,9 +127,12 @@ export function attachStaged(o: {
     scheduler: retryScheduler(o.pendingWork),
   });
   // Due before start() has judged the deployment (an overdue entry left by the last process): start()
-  // schedules the retry again from the state file, so it is not run twice.
+  // schedules the retry again from the state file, so it is not run twice; if start() schedules
+  // none (images present, nothing staged, or the check failed), the owed retry still runs once.
+  let dueBeforeStart = false;
   o.pendingWork.onDue(STAGED_RETRY, () => {
     if (started) retry();
+    else dueBeforeStart = true;
   });
 
   const onShutdown = (): void => {
@@ -211,6 +214,7 @@ export function attachStaged(o: {
       } finally {
         started = true;
       }
+      if (dueBeforeStart && !guard.pending) retry();
     },
     stop() {
       stopped = true;
