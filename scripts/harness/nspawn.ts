@@ -66,12 +66,23 @@ export interface NspawnMachine {
   exec(argv: string[], opts?: ExecOptions): Promise<ExecResult>;
   /** Runs a command inside and rejects, with its stderr and the command, unless it exits 0. */
   check(argv: string[], opts?: ExecOptions): Promise<string>;
+  /** `check(['sh', '-euc', script])`: a shell script inside, stopping at its first failure. */
+  sh(script: string, opts?: ExecOptions): Promise<string>;
+  /** `systemctl show` of the unit's properties, as a record of name → value. */
+  show(unit: string, ...props: string[]): Promise<Record<string, string>>;
+  /** busctl --json=short output → its `data` (the call's out-arguments, or the property's value). */
+  busJson(args: string[], opts?: ExecOptions): Promise<unknown>;
+  /** The unit's journal entries (`journalctl -o json -u <unit>`), oldest first. */
+  journal<E extends object = JournalEntry>(unit: string): Promise<E[]>;
   /** The console output so far (boot messages, for diagnosis). */
   console(): string;
   isRunning(): boolean;
   /** Shuts the container down (orderly, then by force) and removes its temp dir. Idempotent. */
   stop(): Promise<void>;
 }
+
+/** A journal entry as `journalctl -o json` prints it (fields of binary data aside). */
+export type JournalEntry = Record<string, string | undefined>;
 
 const CONTAINER_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 let bootCount = 0;
@@ -85,8 +96,35 @@ function alive(pid: number): boolean {
   }
 }
 
-function sleep(ms: number): Promise<void> {
+export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Calls `probe` every `intervalMs` until it returns something other than undefined, and returns
+ * that. A probe that throws counts as not yet; after `timeoutMs` it rejects naming `what` and the
+ * probe's last error.
+ */
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 30_000,
+  intervalMs = 200,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`${what}: not after ${timeoutMs} ms${last ? ` (${(last as Error).message})` : ''}`);
+    }
+    await sleep(intervalMs);
+  }
 }
 
 /** The child of `parentPid` that is PID 1 of a new PID namespace (NSpid ends in "\t1"). */
@@ -265,6 +303,15 @@ export async function bootNspawn(opts: NspawnOptions = {}): Promise<NspawnMachin
     );
   };
 
+  const check = async (argv: string[], eo?: ExecOptions): Promise<string> => {
+    const r = await exec(argv, eo);
+    if (r.code !== 0) {
+      const how = r.code === null ? 'killed' : `exit status ${r.code}`;
+      throw new Error(`in ${name}: ${argv.join(' ')}: ${how}\n${(r.stderr || r.stdout).trim()}`);
+    }
+    return r.stdout;
+  };
+
   const machine: NspawnMachine = {
     name,
     get leaderPid() {
@@ -275,13 +322,27 @@ export async function bootNspawn(opts: NspawnOptions = {}): Promise<NspawnMachin
     },
     dir,
     exec,
-    async check(argv, eo) {
-      const r = await exec(argv, eo);
-      if (r.code !== 0) {
-        const how = r.code === null ? 'killed' : `exit status ${r.code}`;
-        throw new Error(`in ${name}: ${argv.join(' ')}: ${how}\n${(r.stderr || r.stdout).trim()}`);
-      }
-      return r.stdout;
+    check,
+    sh: (script, eo) => check(['sh', '-euc', script], eo),
+    async show(unit, ...props) {
+      const out = await check(['systemctl', 'show', unit, ...props.map((p) => `--property=${p}`)]);
+      return Object.fromEntries(
+        out
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+      );
+    },
+    async busJson(args, eo) {
+      const out = await check(['busctl', '--json=short', ...args], eo);
+      return (JSON.parse(out) as { data: unknown }).data;
+    },
+    async journal<E extends object>(unit: string): Promise<E[]> {
+      const out = await check(['journalctl', '--no-pager', '-o', 'json', '-u', unit]);
+      return out
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as E);
     },
     console: readConsole,
     isRunning: () => !nspawnExited && leaderPid !== undefined && alive(leaderPid),

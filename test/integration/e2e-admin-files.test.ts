@@ -13,8 +13,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir, reapStrays, releaseDir } from '../../scripts/harness/cleanup.js';
-import type { ExecOptions, NspawnMachine } from '../../scripts/harness/nspawn.js';
-import { bootNspawn } from '../../scripts/harness/nspawn.js';
+import type { NspawnMachine } from '../../scripts/harness/nspawn.js';
+import { bootNspawn, waitFor } from '../../scripts/harness/nspawn.js';
 import type { StagedPackage } from '../../scripts/harness/package-install.js';
 import { installInto, projectRoot, stagePackage } from '../../scripts/harness/package-install.js';
 import { run } from '../../scripts/harness/proc.js';
@@ -27,22 +27,6 @@ const VENDOR_ROOT = '/srv/vendor-root';
 let pkg: StagedPackage;
 let machine: NspawnMachine;
 const timings: Record<string, number> = {};
-
-function sh(script: string, opts: ExecOptions = {}): Promise<string> {
-  return machine.check(['sh', '-euc', script], opts);
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not after ${timeoutMs} ms`);
-    await sleep(200);
-  }
-}
 
 /** `journalctl -x` of the unit's entries with one MESSAGE_ID, the newest `lines` entries. */
 async function explained(id: string, lines = 1): Promise<string> {
@@ -123,7 +107,7 @@ describe('the journal catalog', () => {
 
 describe('the layered configuration under the unit', () => {
   it('a vendor file and a drop-in take effect; --check-config names where each value comes from', async () => {
-    await sh(
+    await machine.sh(
       `mkdir -p ${VENDOR_ROOT} /etc/bound-imaged/config.d
        printf '[discovery]\\nroots = / ${VENDOR_ROOT}\\n[daemon]\\nkeep-jobs = 7\\n' > /usr/lib/bound-imaged/config.ini
        printf '[daemon]\\nkeep-jobs = 3\\n' > /etc/bound-imaged/config.d/50-site.ini`,
@@ -141,7 +125,7 @@ describe('the layered configuration under the unit', () => {
   });
 
   it('a bad drop-in: --check-config exits 1, the unit fails, journalctl -x explains the ConfigError', async () => {
-    await sh(`printf '[pull]\\nconcurrency = 64\\n' > /etc/bound-imaged/config.d/60-bad.ini`);
+    await machine.sh(`printf '[pull]\\nconcurrency = 64\\n' > /etc/bound-imaged/config.d/60-bad.ini`);
     const expected =
       '/etc/bound-imaged/config.d/60-bad.ini:2: pull.concurrency: expected an integer from 1 to 32, got "64"';
     const check = await machine.exec(['bound-imaged', '--check-config']);
@@ -159,7 +143,7 @@ describe('the layered configuration under the unit', () => {
     expect(text.replace(/\n░░ /g, ' ')).toContain(`bound-imaged refused to start: ${expected}`);
     expect(MessageCatalog.ConfigError.fields).toContain('CONFIG_FILE');
 
-    await sh('rm /etc/bound-imaged/config.d/60-bad.ini; systemctl reset-failed bound-imaged.service');
+    await machine.sh('rm /etc/bound-imaged/config.d/60-bad.ini; systemctl reset-failed bound-imaged.service');
     await machine.check(['systemctl', 'start', 'bound-imaged.service']);
     expect((await machine.check(['systemctl', 'is-active', 'bound-imaged.service'])).trim()).toBe('active');
   });

@@ -14,8 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reapStrays } from '../../scripts/harness/cleanup.js';
 import type { MadeImage } from '../../scripts/harness/images.js';
 import { makeImages } from '../../scripts/harness/images.js';
-import type { ExecOptions, NspawnMachine } from '../../scripts/harness/nspawn.js';
-import { bootNspawn } from '../../scripts/harness/nspawn.js';
+import type { NspawnMachine } from '../../scripts/harness/nspawn.js';
+import { bootNspawn, waitFor } from '../../scripts/harness/nspawn.js';
 import type { StagedPackage } from '../../scripts/harness/package-install.js';
 import { installInto, stagePackage } from '../../scripts/harness/package-install.js';
 import type { Registry } from '../../scripts/harness/registry.js';
@@ -41,47 +41,9 @@ let pkg: StagedPackage;
 let machine: NspawnMachine;
 const figures: Record<string, number | string> = {};
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function sh(script: string, opts: ExecOptions = {}): Promise<string> {
-  return machine.check(['sh', '-euc', script], opts);
-}
-
-async function show(unit: string, ...props: string[]): Promise<Record<string, string>> {
-  const out = await machine.check(['systemctl', 'show', unit, ...props.map((p) => `--property=${p}`)]);
-  return Object.fromEntries(
-    out
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-  );
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`${what}: not after ${timeoutMs} ms${last ? ` (${(last as Error).message})` : ''}`);
-    }
-    await sleep(200);
-  }
-}
-
-async function busJson(args: string[], opts: ExecOptions = {}): Promise<unknown> {
-  const out = await machine.check(['busctl', '--json=short', ...args], opts);
-  return (JSON.parse(out) as { data: unknown }).data;
-}
-
 async function waitJob(job: string): Promise<string> {
   return waitFor(`${job} to finish`, async () => {
-    const s = (await busJson([
+    const s = (await machine.busJson([
       'get-property',
       'org.bootc.BoundImages',
       job,
@@ -145,13 +107,7 @@ interface Entry {
   CALLER_UID?: string;
 }
 
-async function journal(): Promise<Entry[]> {
-  const out = await machine.check(['journalctl', '--no-pager', '-o', 'json', '-u', 'bound-imaged.service']);
-  return out
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Entry);
-}
+const journal = (): Promise<Entry[]> => machine.journal<Entry>('bound-imaged.service');
 
 const started = async (): Promise<number> =>
   (await journal()).filter((e) => e.MESSAGE_ID === MessageId.ReconcileStarted).length;
@@ -167,7 +123,7 @@ beforeAll(async () => {
     binds: [{ host: pkg.dir, container: PACKAGE_IN_CONTAINER, readOnly: true }],
   });
   await installInto(machine, PACKAGE_IN_CONTAINER);
-  await sh(
+  await machine.sh(
     `mkdir -p /etc/containers/registries.conf.d
      printf '[[registry]]\\nlocation = "%s"\\ninsecure = true\\n' '${registry.host}' \
        > /etc/containers/registries.conf.d/50-bound-imaged-e2e.conf
@@ -176,7 +132,7 @@ beforeAll(async () => {
       input: `[discovery]\nroots = ${SAMPLE_ROOT}\n\n[pull]\nretries = 0\n\n[daemon]\nidle-exit = ${IDLE_EXIT_S}\n`,
     },
   );
-  await sh(
+  await machine.sh(
     `d=${SAMPLE_ROOT}; mkdir -p $d/usr/share/containers/systemd $d/usr/lib/bootc/bound-images.d
      printf '[Image]\\nImage=%s\\n' '${image.reference}' > $d/usr/share/containers/systemd/app.image
      ln -s /usr/share/containers/systemd/app.image $d/usr/lib/bootc/bound-images.d/app.image
@@ -199,16 +155,16 @@ describe('polkit decides for non-root callers (real polkitd)', () => {
   let firstJob: string;
 
   it('root is allowed without asking polkit', async () => {
-    const [job] = (await busJson(['call', ...BUS, 'Upgrade', 'a{sv}', '0'])) as [string];
+    const [job] = (await machine.busJson(['call', ...BUS, 'Upgrade', 'a{sv}', '0'])) as [string];
     firstJob = job;
     expect(await waitJob(job)).toBe('success');
     expect((await journal()).some((e) => e.POLKIT_ACTION !== undefined)).toBe(false);
   });
 
   it('a service account that a rule allows runs Upgrade and Cancel; the journal names polkit', async () => {
-    const [job] = (await busJson(['call', ...BUS, 'Upgrade', 'a{sv}', '0'], { user: 'fleet-agent' })) as [
-      string,
-    ];
+    const [job] = (await machine.busJson(['call', ...BUS, 'Upgrade', 'a{sv}', '0'], {
+      user: 'fleet-agent',
+    })) as [string];
     expect(await waitJob(job)).toBe('success');
     expect(await callUpgrade('fleet-agent')).toMatch(/^ok \["\/org\/bootc\/BoundImages\/job\/\d+"\]$/);
     const uid = await uidOf('fleet-agent');
@@ -259,8 +215,10 @@ describe('polkit decides for non-root callers (real polkitd)', () => {
       'needs authentication for polkit action org.bootc.BoundImages.upgrade, and no polkit authentication agent answered',
     );
     // Reading needs nothing.
-    expect(await busJson(['get-property', ...BUS, 'LastResult'], { user: 'nobody' })).toBe('success');
-    const list = (await busJson(['call', ...BUS, 'ListBoundImages'], { user: 'intruder' })) as [string[][]];
+    expect(await machine.busJson(['get-property', ...BUS, 'LastResult'], { user: 'nobody' })).toBe('success');
+    const list = (await machine.busJson(['call', ...BUS, 'ListBoundImages'], { user: 'intruder' })) as [
+      string[][],
+    ];
     expect(list[0].map((r) => r[0])).toEqual([image.reference]);
     expect(await started()).toBe(before);
   });
@@ -268,7 +226,7 @@ describe('polkit decides for non-root callers (real polkitd)', () => {
 
 describe('idle exit in systemd', () => {
   it(`exits 0 ${IDLE_EXIT_S} s after its last work; D-Bus activation brings it back with its state`, async () => {
-    const active = await show('bound-imaged.service', 'MainPID', 'ActiveState');
+    const active = await machine.show('bound-imaged.service', 'MainPID', 'ActiveState');
     expect(active.ActiveState).toBe('active');
     const status = await machine.check(['cat', `/proc/${active.MainPID}/status`]);
     figures.rssWhileUpMiB = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
@@ -276,7 +234,13 @@ describe('idle exit in systemd', () => {
     const gone = await waitFor(
       'the idle exit',
       async () => {
-        const p = await show('bound-imaged.service', 'ActiveState', 'Result', 'MainPID', 'MemoryCurrent');
+        const p = await machine.show(
+          'bound-imaged.service',
+          'ActiveState',
+          'Result',
+          'MainPID',
+          'MemoryCurrent',
+        );
         return p.ActiveState === 'inactive' ? p : undefined;
       },
       30_000,
@@ -294,9 +258,9 @@ describe('idle exit in systemd', () => {
     expect(stopping.at(-1)?._PID).toBe(active.MainPID);
 
     const t1 = Date.now();
-    expect(await busJson(['get-property', ...BUS, 'LastResult'], { user: 'nobody' })).toBe('success');
+    expect(await machine.busJson(['get-property', ...BUS, 'LastResult'], { user: 'nobody' })).toBe('success');
     figures.activationMs = Date.now() - t1;
-    const back = await show('bound-imaged.service', 'ActiveState', 'MainPID');
+    const back = await machine.show('bound-imaged.service', 'ActiveState', 'MainPID');
     expect(back.ActiveState).toBe('active');
     expect(back.MainPID).not.toBe(active.MainPID);
     const ready = (await journal()).filter((e) => e.MESSAGE_ID === MessageId.DaemonReady);
@@ -306,21 +270,28 @@ describe('idle exit in systemd', () => {
   it('hands work due later to systemd as bound-imaged.timer, which starts the daemon to do it', async () => {
     await machine.check(['systemctl', 'stop', 'bound-imaged.service']);
     const dueAt = Date.now() + 15_000;
-    await sh(`cat > /var/lib/bound-imaged/pending-work.json`, {
+    await machine.sh(`cat > /var/lib/bound-imaged/pending-work.json`, {
       input: JSON.stringify({
         pending: [{ key: 'e2e-retry', dueAt, reason: 'a retry owed by the e2e test' }],
       }),
     });
     const reconciles = await started();
     // Any call starts it; it resumes the work, finds it due after its idle time, hands it over, exits.
-    await busJson(['get-property', ...BUS, 'State']);
+    await machine.busJson(['get-property', ...BUS, 'State']);
     const timer = await waitFor('bound-imaged.timer', async () => {
-      const p = await show('bound-imaged.timer', 'ActiveState', 'NextElapseUSecRealtime', 'Description');
+      const p = await machine.show(
+        'bound-imaged.timer',
+        'ActiveState',
+        'NextElapseUSecRealtime',
+        'Description',
+      );
       return p.ActiveState === 'active' ? p : undefined;
     });
     expect(timer.Description).toBe('Start bound-imaged for pending work: a retry owed by the e2e test');
     await waitFor('the idle exit with work handed over', async () =>
-      (await show('bound-imaged.service', 'ActiveState')).ActiveState === 'inactive' ? true : undefined,
+      (await machine.show('bound-imaged.service', 'ActiveState')).ActiveState === 'inactive'
+        ? true
+        : undefined,
     );
     expect(Date.now()).toBeLessThan(dueAt);
     const handed = (await journal()).find((e) =>
@@ -340,7 +311,7 @@ describe('idle exit in systemd', () => {
     expect(due.MESSAGE).toMatch(/reconcile job \d+$/);
     await waitFor('the reconcile', async () => ((await started()) > reconciles ? true : undefined));
     await waitFor('the timer to unload', async () => {
-      const p = await show('bound-imaged.timer', 'LoadState', 'ActiveState');
+      const p = await machine.show('bound-imaged.timer', 'LoadState', 'ActiveState');
       return p.ActiveState !== 'active' ? true : undefined;
     });
     expect(JSON.parse(await machine.check(['cat', '/var/lib/bound-imaged/pending-work.json']))).toEqual({

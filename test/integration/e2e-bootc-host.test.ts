@@ -36,7 +36,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir, reapStrays, releaseDir } from '../../scripts/harness/cleanup.js';
 import type { MadeImage } from '../../scripts/harness/images.js';
 import { makeImages } from '../../scripts/harness/images.js';
-import type { ExecOptions, NspawnMachine } from '../../scripts/harness/nspawn.js';
+import type { NspawnMachine } from '../../scripts/harness/nspawn.js';
 import { bootNspawn } from '../../scripts/harness/nspawn.js';
 import type { StagedPackage } from '../../scripts/harness/package-install.js';
 import { installInto, stagePackage } from '../../scripts/harness/package-install.js';
@@ -69,19 +69,6 @@ let machine: NspawnMachine;
 let deployments: string[] = [];
 const timings: Record<string, number> = {};
 const findings: Record<string, string> = {};
-
-function sh(script: string, opts: ExecOptions = {}): Promise<string> {
-  return machine.check(['sh', '-euc', script], opts);
-}
-
-async function busJson(args: string[], opts: ExecOptions = {}): Promise<unknown> {
-  const out = await machine.check(['busctl', '--json=short', ...args], opts);
-  return (JSON.parse(out) as { data: unknown }).data;
-}
-
-async function show(unit: string, prop: string): Promise<string> {
-  return (await machine.check(['systemctl', 'show', '-P', prop, unit])).trim();
-}
 
 /** Repo tags in the bound store, asked through the Podman socket (the only way to the store). */
 async function storeTags(): Promise<string[]> {
@@ -143,7 +130,7 @@ function treeScript(dir: string, bound: MadeImage[]): string {
 
 /** Commits a tree and deploys it with an origin naming `host` as bootc does; returns ostree's output. */
 async function deploy(tag: string, bound: MadeImage[], host: MadeImage): Promise<string> {
-  return sh(
+  return machine.sh(
     `${treeScript(`/var/tmp/tree-${tag}`, bound)}
      ostree commit --repo=/sysroot/ostree/repo --branch=e2e/os --tree=dir=/var/tmp/tree-${tag} \
        --owner-uid=0 --owner-gid=0 --subject=${tag} >/dev/null
@@ -177,7 +164,7 @@ beforeAll(async () => {
   timings.boot = machine.bootMs;
   await installInto(machine, PACKAGE_IN_CONTAINER);
   const auth = Buffer.from(`${CREDS.user}:${CREDS.password}`).toString('base64');
-  await sh(
+  await machine.sh(
     `mkdir -p /etc/containers/registries.conf.d /usr/lib/ostree
      printf '[[registry]]\\nlocation = "%s"\\ninsecure = true\\n' '${registry.host}' \
        > /etc/containers/registries.conf.d/50-bound-imaged-e2e.conf
@@ -192,7 +179,7 @@ beforeAll(async () => {
   // Real ostree deployments: the rollback one (binds app, made from os:1), then the default one
   // (binds app and db, made from os:2).
   const t1 = Date.now();
-  await sh(
+  await machine.sh(
     `ostree admin init-fs /sysroot >/dev/null
      ostree admin os-init default --sysroot=/sysroot >/dev/null`,
   );
@@ -210,17 +197,17 @@ beforeAll(async () => {
     (m) => `/ostree/deploy/default/deploy/${m[1]}`,
   );
   // The composefs layout, as bootc's write_composefs_state() leaves it: etc/, a var link, the origin.
-  await sh(
+  await machine.sh(
     `mkdir -p ${COMPOSEFS_STATE}/etc /sysroot/state/os/default/var
      ln -s ../../os/default/var ${COMPOSEFS_STATE}/var
      printf '[origin]\\ncontainer-image-reference=ostree-unverified-image:docker://%s\\n\\n[boot]\\nboot_type=bls\\n\\n[image]\\nmanifest_digest=%s\\n' \
        '${composefsImage.reference}' '${composefsImage.digest}' > ${COMPOSEFS_STATE}/${COMPOSEFS_ID}.origin`,
   );
   // ostree marks deployment directories immutable; cleared so a killed run's temp dir can be reaped.
-  await sh('chattr -i /sysroot/ostree/deploy/default/deploy/*.[0-9]');
+  await machine.sh('chattr -i /sysroot/ostree/deploy/default/deploy/*.[0-9]');
   timings.ostree = Date.now() - t1;
 
-  await sh(
+  await machine.sh(
     `ln -s sysroot/ostree /ostree
      mkdir -p /usr/lib/bootc
      ln -s ${PHYSICAL_STORE} ${STORE}
@@ -309,13 +296,13 @@ describe('bound-imaged on a simulated bootc host (nspawn, default configuration)
     const t = Date.now();
     await machine.check(['systemctl', 'start', 'bound-imaged-reconcile.service'], { timeoutMs: 300_000 });
     timings.reconcile = Date.now() - t;
-    expect(await show('bound-imaged-reconcile.service', 'Result')).toBe('success');
+    expect((await machine.show('bound-imaged-reconcile.service', 'Result')).Result).toBe('success');
     const tags = await storeTags();
     expect(tags).toEqual([app.reference, db.reference, hostOld.reference, composefsImage.reference].sort());
     expect(tags).not.toContain(stale.reference);
 
     // The default roots, and what they expanded to in this reconcile: both deployments.
-    const roots = (await busJson(['get-property', ...BUS, 'Roots'])) as string[];
+    const roots = (await machine.busJson(['get-property', ...BUS, 'Roots'])) as string[];
     expect(roots).toEqual(['/', '/ostree/deploy/*/deploy/*', '/sysroot/state/deploy/*']);
     const started = await machine.check([
       'journalctl',
@@ -330,7 +317,7 @@ describe('bound-imaged on a simulated bootc host (nspawn, default configuration)
     expect(started.trim().split('\n').at(-1)?.split(' ').sort()).toEqual(
       ['/', ...deployments, COMPOSEFS_STATE].sort(),
     );
-    const list = (await busJson(['call', ...BUS, 'ListBoundImages'])) as [string[][]];
+    const list = (await machine.busJson(['call', ...BUS, 'ListBoundImages'])) as [string[][]];
     const rows = list[0].map((r) => `${r[0]} ${r[2]}`);
     expect(new Set(rows)).toEqual(new Set([`${app.reference} present`, `${db.reference} present`]));
     const log = await machine.check(['journalctl', '--no-pager', '-o', 'cat', '-u', 'bound-imaged.service']);
@@ -347,7 +334,7 @@ describe('bound-imaged on a simulated bootc host (nspawn, default configuration)
     }
     // The Podman service's namespace (started again by its socket): only the store is writable.
     await machine.check(['curl', '-sSf', '--unix-socket', PODMAN_SOCKET, 'http://d/_ping']);
-    const pid = await show('bound-imaged-podman.service', 'MainPID');
+    const pid = (await machine.show('bound-imaged-podman.service', 'MainPID')).MainPID ?? '';
     expect(pid).not.toBe('0');
     const inPodman = (argv: string[]) => machine.exec(['nsenter', '-t', pid, '-m', '--', ...argv]);
     expect((await inPodman(['touch', `${PHYSICAL_STORE}/probe`])).code).toBe(0);
@@ -380,7 +367,7 @@ describe('bound-imaged on a simulated bootc host (nspawn, default configuration)
     findings.podmanExposure =
       /Overall exposure level for \S+: (.*)$/m.exec(security.stdout)?.[1] ?? security.stderr;
     // The daemon reaches the store only through the socket: for it, the store is read-only.
-    const daemon = await show('bound-imaged.service', 'MainPID');
+    const daemon = (await machine.show('bound-imaged.service', 'MainPID')).MainPID ?? '';
     const fromDaemon = await machine.exec([
       'nsenter',
       '-t',
@@ -405,7 +392,7 @@ describe('bound-imaged on a simulated bootc host (nspawn, default configuration)
     ]);
     expect((await machine.check(['findmnt', '-no', 'OPTIONS', '/sysroot'])).split(',')[0]).toBe('ro');
     await machine.check(['systemctl', 'start', 'bound-imaged-reconcile.service'], { timeoutMs: 300_000 });
-    expect(await show('bound-imaged-reconcile.service', 'Result')).toBe('success');
+    expect((await machine.show('bound-imaged-reconcile.service', 'Result')).Result).toBe('success');
     const kept = [app.reference, db.reference, composefsImage.reference].sort();
     expect(await storeTags()).toEqual(kept);
     // bootc's Podman still uses the store our service wrote.

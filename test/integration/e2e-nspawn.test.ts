@@ -19,8 +19,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir, reapStrays, releaseDir } from '../../scripts/harness/cleanup.js';
 import type { MadeImage } from '../../scripts/harness/images.js';
 import { makeImages } from '../../scripts/harness/images.js';
-import type { ExecOptions, NspawnMachine } from '../../scripts/harness/nspawn.js';
-import { bootNspawn } from '../../scripts/harness/nspawn.js';
+import type { NspawnMachine } from '../../scripts/harness/nspawn.js';
+import { bootNspawn, sleep, waitFor } from '../../scripts/harness/nspawn.js';
 import type { StagedPackage } from '../../scripts/harness/package-install.js';
 import { installInto, stagePackage } from '../../scripts/harness/package-install.js';
 import type { Registry } from '../../scripts/harness/registry.js';
@@ -42,47 +42,8 @@ let consumerDir: string;
 let machine: NspawnMachine;
 const timings: Record<string, number> = {};
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function sh(script: string, opts: ExecOptions = {}): Promise<string> {
-  return machine.check(['sh', '-euc', script], opts);
-}
-
-async function show(unit: string, ...props: string[]): Promise<Record<string, string>> {
-  const out = await machine.check(['systemctl', 'show', unit, ...props.map((p) => `--property=${p}`)]);
-  return Object.fromEntries(
-    out
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-  );
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`${what}: not after ${timeoutMs} ms${last ? ` (${(last as Error).message})` : ''}`);
-    }
-    await sleep(200);
-  }
-}
-
-/** busctl --json=short output → its `data` (the call's out-arguments, or the property's value). */
-async function busJson(args: string[], opts: ExecOptions = {}): Promise<unknown> {
-  const out = await machine.check(['busctl', '--json=short', ...args], opts);
-  return (JSON.parse(out) as { data: unknown }).data;
-}
-
 const jobState = async (job: string): Promise<string> =>
-  (await busJson([
+  (await machine.busJson([
     'get-property',
     'org.bootc.BoundImages',
     job,
@@ -110,21 +71,13 @@ interface JournalEntry {
   _PID?: string;
 }
 
-async function journal(unit: string): Promise<JournalEntry[]> {
-  const out = await machine.check(['journalctl', '--no-pager', '-o', 'json', '-u', unit]);
-  return out
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as JournalEntry);
-}
-
 function imageFile(ref: string): string {
   return `[Unit]\nDescription=bound image ${ref}\n\n[Image]\nImage=${ref}\n`;
 }
 
 /** Adds `<name>.image` to the sample root: Quadlet file + bound-images.d link (absolute, in-root). */
 async function bind(name: string, ref: string): Promise<void> {
-  await sh(
+  await machine.sh(
     `d=${SAMPLE_ROOT}; mkdir -p $d/usr/share/containers/systemd $d/usr/lib/bootc/bound-images.d
      cat > $d/usr/share/containers/systemd/${name}.image
      ln -sf /usr/share/containers/systemd/${name}.image $d/usr/lib/bootc/bound-images.d/${name}.image`,
@@ -157,7 +110,7 @@ beforeAll(async () => {
   timings.boot = machine.bootMs;
   timings.bootCall = Date.now() - tBoot;
   await installInto(machine, PACKAGE_IN_CONTAINER);
-  await sh(
+  await machine.sh(
     `mkdir -p /etc/containers/registries.conf.d
      printf '[[registry]]\\nlocation = "%s"\\ninsecure = true\\n' '${registry.host}' \
        > /etc/containers/registries.conf.d/50-bound-imaged-e2e.conf
@@ -191,7 +144,7 @@ describe('bound-imaged in a real systemd (nspawn)', () => {
     expect((await machine.exec(['test', '-e', STORE])).code).not.toBe(0);
 
     const t = Date.now();
-    const [job] = (await busJson(['call', ...BUS, 'Upgrade', 'a{sv}', '0'])) as [string];
+    const [job] = (await machine.busJson(['call', ...BUS, 'Upgrade', 'a{sv}', '0'])) as [string];
     expect(job).toMatch(/^\/org\/bootc\/BoundImages\/job\/\d+$/);
     const final = await waitFor('the job to finish', async () => {
       const s = await jobState(job);
@@ -200,22 +153,24 @@ describe('bound-imaged in a real systemd (nspawn)', () => {
     timings.firstUpgrade = Date.now() - t;
     expect(final).toBe('success');
 
-    expect((await show('bound-imaged.service', 'ActiveState')).ActiveState).toBe('active');
+    expect((await machine.show('bound-imaged.service', 'ActiveState')).ActiveState).toBe('active');
     const tags = await storeTags();
     for (const img of images)
       expect(
         tags.some((t) => t.startsWith(`${img.reference}@`)),
         img.reference,
       ).toBe(true);
-    const podmanLog = (await journal('bound-imaged-podman.service')).map((e) => e.MESSAGE ?? '').join('\n');
+    const podmanLog = (await machine.journal<JournalEntry>('bound-imaged-podman.service'))
+      .map((e) => e.MESSAGE ?? '')
+      .join('\n');
     for (const img of images) expect(podmanLog).toContain(`Trying to pull ${img.reference}`);
-    expect((await show('bound-imaged-podman.service', 'TriggeredBy')).TriggeredBy).toBe(
+    expect((await machine.show('bound-imaged-podman.service', 'TriggeredBy')).TriggeredBy).toBe(
       'bound-imaged-podman.socket',
     );
   });
 
   it('2. systemctl shows it active with our STATUS=; the journal holds our MESSAGE_IDs and IMAGE= fields', async () => {
-    const props = await show(
+    const props = await machine.show(
       'bound-imaged.service',
       'ActiveState',
       'SubState',
@@ -229,7 +184,7 @@ describe('bound-imaged in a real systemd (nspawn)', () => {
     expect(props.StatusText).toMatch(/^idle\b/);
 
     const entries = await waitFor('the pulled entries in the journal', async () => {
-      const all = await journal('bound-imaged.service');
+      const all = await machine.journal<JournalEntry>('bound-imaged.service');
       return all.filter((e) => e.MESSAGE_ID === MessageId.ImagePulled).length >= images.length
         ? all
         : undefined;
@@ -244,7 +199,7 @@ describe('bound-imaged in a real systemd (nspawn)', () => {
 
   it("3. the timer's reconcile oneshot succeeds; with the registry broken it fails visibly and the store stays", async () => {
     await machine.check(['systemctl', 'start', 'bound-imaged-reconcile.service']);
-    expect((await show('bound-imaged-reconcile.service', 'Result')).Result).toBe('success');
+    expect((await machine.show('bound-imaged-reconcile.service', 'Result')).Result).toBe('success');
     const before = await storeTags();
 
     await bind('extra', extra.reference);
@@ -258,7 +213,7 @@ describe('bound-imaged in a real systemd (nspawn)', () => {
       const failed = await machine.check(['systemctl', '--failed', '--no-legend', '--plain']);
       expect(failed).toContain('bound-imaged-reconcile.service');
       expect(await storeTags()).toEqual(before);
-      const errors = (await journal('bound-imaged.service')).filter(
+      const errors = (await machine.journal<JournalEntry>('bound-imaged.service')).filter(
         (e) => e.MESSAGE_ID === MessageId.ImagePullFailed,
       );
       expect(errors.map((e) => e.IMAGE)).toContain(extra.reference);
@@ -268,37 +223,37 @@ describe('bound-imaged in a real systemd (nspawn)', () => {
 
     await machine.check(['systemctl', 'reset-failed', 'bound-imaged-reconcile.service']);
     await machine.check(['systemctl', 'start', 'bound-imaged-reconcile.service']);
-    expect((await show('bound-imaged-reconcile.service', 'Result')).Result).toBe('success');
+    expect((await machine.show('bound-imaged-reconcile.service', 'Result')).Result).toBe('success');
     expect((await storeTags()).some((t) => t.startsWith(`${extra.reference}@`))).toBe(true);
   });
 
   it('4. systemd restarts the daemon after kill -9, and kills and restarts it when it stops answering the watchdog', async () => {
-    const first = await show('bound-imaged.service', 'MainPID', 'NRestarts');
+    const first = await machine.show('bound-imaged.service', 'MainPID', 'NRestarts');
     // MainPID=0 (daemon not running) would make `kill -9 0` end the caller's whole process group.
     expect(Number(first.MainPID)).toBeGreaterThan(0);
     await machine.check(['kill', '-9', first.MainPID ?? '']);
     const second = await waitFor('a restart after kill -9', async () => {
-      const p = await show('bound-imaged.service', 'MainPID', 'NRestarts', 'ActiveState');
+      const p = await machine.show('bound-imaged.service', 'MainPID', 'NRestarts', 'ActiveState');
       return p.ActiveState === 'active' && p.MainPID !== '0' && p.MainPID !== first.MainPID ? p : undefined;
     });
     expect(Number(second.NRestarts)).toBe(Number(first.NRestarts) + 1);
 
-    await sh(
+    await machine.sh(
       `mkdir -p /run/systemd/system/bound-imaged.service.d
        printf '[Service]\\nWatchdogSec=2s\\nTimeoutAbortSec=2s\\n' > /run/systemd/system/bound-imaged.service.d/50-e2e-watchdog.conf
        systemctl daemon-reload
        systemctl restart bound-imaged.service`,
     );
-    const fresh = await show('bound-imaged.service', 'MainPID', 'NRestarts', 'WatchdogUSec');
+    const fresh = await machine.show('bound-imaged.service', 'MainPID', 'NRestarts', 'WatchdogUSec');
     expect(fresh.WatchdogUSec).toBe('2s');
     await sleep(3000); // the daemon's own pings keep it alive past one watchdog period
-    expect((await show('bound-imaged.service', 'MainPID')).MainPID).toBe(fresh.MainPID);
+    expect((await machine.show('bound-imaged.service', 'MainPID')).MainPID).toBe(fresh.MainPID);
 
     const t = Date.now();
     expect(Number(fresh.MainPID)).toBeGreaterThan(0);
     await machine.check(['kill', '-STOP', fresh.MainPID ?? '']);
     const after = await waitFor('a restart after the watchdog fired', async () => {
-      const p = await show('bound-imaged.service', 'MainPID', 'NRestarts', 'ActiveState');
+      const p = await machine.show('bound-imaged.service', 'MainPID', 'NRestarts', 'ActiveState');
       return p.ActiveState === 'active' && p.MainPID !== '0' && p.MainPID !== fresh.MainPID ? p : undefined;
     });
     timings.watchdogRestart = Date.now() - t;
@@ -315,7 +270,7 @@ describe('bound-imaged in a real systemd (nspawn)', () => {
 
     // Back to the shipped 30 s watchdog: a daemon left on the 2 s one can be killed by a loaded
     // machine's stall in the middle of a later step's call.
-    await sh(
+    await machine.sh(
       `rm -r /run/systemd/system/bound-imaged.service.d
        systemctl daemon-reload
        systemctl restart bound-imaged.service`,
@@ -323,7 +278,7 @@ describe('bound-imaged in a real systemd (nspawn)', () => {
   });
 
   it('5. a non-root Upgrade and Cancel reach the daemon, which asks polkit and refuses; reading is allowed', async () => {
-    const started = (await journal('bound-imaged.service')).filter(
+    const started = (await machine.journal<JournalEntry>('bound-imaged.service')).filter(
       (e) => e.MESSAGE_ID === MessageId.ReconcileStarted,
     );
     // busctl prints "Access denied" for any AccessDenied, whatever its text.
@@ -350,11 +305,13 @@ describe('bound-imaged in a real systemd (nspawn)', () => {
     );
     expect(cancel.stderr).not.toContain('Rejected send message');
 
-    expect(await busJson(['get-property', ...BUS, 'State'], { user: 'nobody' })).toBe('idle');
-    const list = (await busJson(['call', ...BUS, 'ListBoundImages'], { user: 'nobody' })) as [string[][]];
+    expect(await machine.busJson(['get-property', ...BUS, 'State'], { user: 'nobody' })).toBe('idle');
+    const list = (await machine.busJson(['call', ...BUS, 'ListBoundImages'], { user: 'nobody' })) as [
+      string[][],
+    ];
     expect(list[0].map((row) => row[0]).sort()).toEqual([...images, extra].map((i) => i.reference).sort());
     expect(list[0].every((row) => row[2] === 'present')).toBe(true);
-    const after = (await journal('bound-imaged.service')).filter(
+    const after = (await machine.journal<JournalEntry>('bound-imaged.service')).filter(
       (e) => e.MESSAGE_ID === MessageId.ReconcileStarted,
     );
     expect(after.length).toBe(started.length);

@@ -22,8 +22,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir, reapStrays, releaseDir } from '../../scripts/harness/cleanup.js';
 import { run } from '../../scripts/harness/proc.js';
 import { makeImages, type MadeImage } from '../../scripts/harness/images.js';
-import type { ExecOptions, NspawnMachine } from '../../scripts/harness/nspawn.js';
-import { bootNspawn } from '../../scripts/harness/nspawn.js';
+import type { NspawnMachine } from '../../scripts/harness/nspawn.js';
+import { bootNspawn, sleep, waitFor as waitForEvery } from '../../scripts/harness/nspawn.js';
 import { makeOstreeSysroot, type OstreeSysroot } from '../../scripts/harness/ostree-sysroot.js';
 import { installInto, stagePackage, type StagedPackage } from '../../scripts/harness/package-install.js';
 import { startRegistry, type Registry } from '../../scripts/harness/registry.js';
@@ -44,35 +44,15 @@ let journalDir: string;
 const ref: Record<string, string> = {};
 const timings: Record<string, number> = {};
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const lockFile = (): string => join(os.ostreeRunDir, 'staged-deployment-locked');
 const markerFile = (): string => join(os.ostreeRunDir, 'staged-deployment');
 const lockText = (): string | null => (existsSync(lockFile()) ? readFileSync(lockFile(), 'utf8') : null);
-
-function sh(script: string, opts: ExecOptions = {}): Promise<string> {
-  return machine.check(['sh', '-euc', script], opts);
-}
-
-async function waitFor<T>(
+/** Polls every 100 ms, for 60 s unless told otherwise. */
+const waitFor = <T>(
   what: string,
   probe: () => Promise<T | undefined> | T | undefined,
   timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`${what}: not after ${timeoutMs} ms${last ? ` (${(last as Error).message})` : ''}`);
-    }
-    await sleep(100);
-  }
-}
+): Promise<T> => waitForEvery(what, probe, timeoutMs, 100);
 
 interface JournalEntry {
   MESSAGE?: string;
@@ -83,13 +63,7 @@ interface JournalEntry {
   _PID?: string;
 }
 
-async function journal(): Promise<JournalEntry[]> {
-  const out = await machine.check(['journalctl', '--no-pager', '-o', 'json', '-u', 'bound-imaged.service']);
-  return out
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as JournalEntry);
-}
+const journal = (): Promise<JournalEntry[]> => machine.journal<JournalEntry>('bound-imaged.service');
 
 async function entries(id: string): Promise<JournalEntry[]> {
   return (await journal()).filter((e) => e.MESSAGE_ID === id);
@@ -112,11 +86,6 @@ async function stagedId(): Promise<string> {
   const name = await os.stagedName();
   if (name === null) throw new Error('nothing staged');
   return `os/${name}`;
-}
-
-/** busctl --json=short output → its `data`. */
-async function busJson(args: string[]): Promise<unknown> {
-  return (JSON.parse(await machine.check(['busctl', '--json=short', ...args])) as { data: unknown }).data;
 }
 
 async function inhibitors(): Promise<string> {
@@ -158,7 +127,7 @@ beforeAll(async () => {
   });
   timings.boot = machine.bootMs;
   await installInto(machine, PACKAGE_IN_CONTAINER);
-  await sh(
+  await machine.sh(
     `mkdir -p /etc/containers/registries.conf.d /srv/bound-sample
      printf '[[registry]]\\nlocation = "%s"\\ninsecure = true\\n' '${proxy.host}' \
        > /etc/containers/registries.conf.d/50-bound-imaged-e2e.conf
@@ -214,7 +183,7 @@ describe('a staged deployment never boots without its bound images (nspawn, real
     expect(os.bootEntries()).toEqual(entriesBefore);
 
     // What the operator reads: the manager property and `bound-images status` (as any user).
-    const prop = (await busJson(['get-property', ...BUS, 'StagedDeployment'])) as Record<
+    const prop = (await machine.busJson(['get-property', ...BUS, 'StagedDeployment'])) as Record<
       string,
       { data: unknown }
     >;

@@ -21,8 +21,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir, reapStrays } from '../../scripts/harness/cleanup.js';
 import type { MadeImage } from '../../scripts/harness/images.js';
 import { makeImages } from '../../scripts/harness/images.js';
-import type { ExecOptions, NspawnMachine } from '../../scripts/harness/nspawn.js';
-import { bootNspawn } from '../../scripts/harness/nspawn.js';
+import type { NspawnMachine } from '../../scripts/harness/nspawn.js';
+import { bootNspawn, waitFor } from '../../scripts/harness/nspawn.js';
 import type { BuiltPackages } from '../../scripts/harness/packages.js';
 import { buildPackages } from '../../scripts/harness/packages.js';
 import { run, runStatus } from '../../scripts/harness/proc.js';
@@ -53,35 +53,22 @@ let dpkgCopy: string;
 let machine: NspawnMachine;
 let storeBefore = '';
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function sh(script: string, opts: ExecOptions = {}): Promise<string> {
-  return machine.check(['sh', '-euc', script], opts);
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not after ${timeoutMs} ms`);
-    await sleep(200);
-  }
-}
-
-async function busJson(args: string[]): Promise<unknown> {
-  const out = await machine.check(['busctl', '--json=short', ...args]);
-  return (JSON.parse(out) as { data: unknown }).data;
-}
-
-const managerProperty = async (name: string): Promise<unknown> => busJson(['get-property', ...BUS, name]);
+const managerProperty = async (name: string): Promise<unknown> =>
+  machine.busJson(['get-property', ...BUS, name]);
 
 async function upgradeSampleRoot(): Promise<string> {
-  const [job] = (await busJson(['call', ...BUS, 'Upgrade', 'a{sv}', '1', 'root', 's', SAMPLE_ROOT])) as [
-    string,
-  ];
+  const [job] = (await machine.busJson([
+    'call',
+    ...BUS,
+    'Upgrade',
+    'a{sv}',
+    '1',
+    'root',
+    's',
+    SAMPLE_ROOT,
+  ])) as [string];
   return waitFor('the job to finish', async () => {
-    const s = (await busJson([
+    const s = (await machine.busJson([
       'get-property',
       BUS[0] as string,
       job,
@@ -98,11 +85,13 @@ async function unitStates(prop: 'is-active' | 'is-enabled', units: string[]): Pr
 
 /** The store's files with their digests (lock files aside: Podman rewrites them on every open). */
 const storeDigest = (): Promise<string> =>
-  sh(`cd ${STORE} && find . -type f ! -name '*.lock' -print0 | sort -z | xargs -0 sha256sum`);
+  machine.sh(`cd ${STORE} && find . -type f ! -name '*.lock' -print0 | sort -z | xargs -0 sha256sum`);
 
 /** Images in the store, read by the podman CLI with the store and run root of bound-imaged-podman.service. */
 const storeImages = (): Promise<string> =>
-  sh(`podman --root ${STORE} --runroot /run/bound-imaged/podman images --format '{{.Repository}}:{{.Tag}}'`);
+  machine.sh(
+    `podman --root ${STORE} --runroot /run/bound-imaged/podman images --format '{{.Repository}}:{{.Tag}}'`,
+  );
 
 async function dpkgInContainer(args: string[]): Promise<string> {
   return machine.check(['dpkg', ...args], { env: { DEBIAN_FRONTEND: 'noninteractive' }, timeoutMs: 120_000 });
@@ -128,7 +117,7 @@ beforeAll(async () => {
   });
   // The host is a container image whose policy-rc.d forbids starting services during package
   // installs; a booted host has none (the file is removed from the container's /usr overlay only).
-  await sh(`rm -f /usr/sbin/policy-rc.d
+  await machine.sh(`rm -f /usr/sbin/policy-rc.d
      mkdir -p /etc/containers/registries.conf.d ${SAMPLE_ROOT}/usr/share/containers/systemd ${SAMPLE_ROOT}/usr/lib/bootc/bound-images.d
      printf '[[registry]]\\nlocation = "%s"\\ninsecure = true\\n' '${registry.host}' > /etc/containers/registries.conf.d/50-deb-test.conf
      printf '[Image]\\nImage=%s\\n' '${image.reference}' > ${SAMPLE_ROOT}/usr/share/containers/systemd/sample.image
@@ -172,7 +161,7 @@ describe('the packages in a real systemd: .deb install, upgrade, remove, purge; 
     const pidBefore = (
       await machine.check(['systemctl', 'show', '-P', 'MainPID', 'bound-imaged.service'])
     ).trim();
-    await sh('echo "# kept by the upgrade" >> /etc/bound-imaged/config.ini');
+    await machine.sh('echo "# kept by the upgrade" >> /etc/bound-imaged/config.ini');
     await dpkgInContainer(['-i', `${DEBS}/${v2.deb?.split('/').pop()}`]);
     expect((await machine.check(['dpkg-query', '-W', '-f', '${Version}', 'bound-imaged'])).trim()).toBe(
       `${v2.version}-1`,
@@ -225,7 +214,7 @@ describe('the packages in a real systemd: .deb install, upgrade, remove, purge; 
     for (const gone of ['/etc/bound-imaged', '/var/lib/bound-imaged']) {
       expect((await machine.exec(['test', '-e', gone])).code, gone).not.toBe(0);
     }
-    const wants = await sh(
+    const wants = await machine.sh(
       'ls /etc/systemd/system/timers.target.wants /etc/systemd/system/sockets.target.wants 2>/dev/null || true',
     );
     expect(wants).not.toContain('bound-imaged');
