@@ -73,8 +73,12 @@ describe('Containerfile.copy FROM a local base image', () => {
     expect(content.get('/etc/systemd/system/sockets.target.wants/bound-imaged-podman.socket')).toBe(
       '/usr/lib/systemd/system/bound-imaged-podman.socket',
     );
+    expect(content.get('/etc/systemd/system/paths.target.wants/bound-imaged-staged.path')).toBe(
+      '/usr/lib/systemd/system/bound-imaged-staged.path',
+    );
     const wants = [...content.keys()].filter((p) => p.includes('.wants/'));
     expect(wants.sort()).toEqual([
+      '/etc/systemd/system/paths.target.wants/bound-imaged-staged.path',
       '/etc/systemd/system/sockets.target.wants/bound-imaged-podman.socket',
       '/etc/systemd/system/timers.target.wants/bound-imaged-reconcile.timer',
     ]);
