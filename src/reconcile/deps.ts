@@ -2,8 +2,8 @@
 // run's roots (root-set.ts: configured, remembered, caller's), the host images their deployment
 // origin files name, and credentials (the image's AuthFile=, else the first existing global auth
 // file, or none). The store listing is kept between runs while the store's image records are
-// unchanged (store/listing-cache.ts). Heavy modules (dockerode) are imported on first use, so the
-// daemon reaches READY quickly; a failed load is retried next time.
+// unchanged (store/listing-cache.ts). The store client and discovery are imported on first use, so
+// the daemon reaches READY quickly; a failed load is retried next time.
 import type { Config } from '../config/index.js';
 import type { Logger } from '../systemd/log.js';
 import { RootSet } from './root-set.js';

@@ -196,7 +196,7 @@ export function credentialFor(authFile: AuthFile, reference: string): RegistryCr
   return undefined;
 }
 
-/** The X-Registry-Auth payload (dockerode base64url-encodes it as the header value). */
+/** The X-Registry-Auth payload (sent base64url-encoded as the header value, store/api-socket.ts). */
 export function registryAuthConfig(cred: RegistryCredential): Record<string, string> {
   return {
     username: cred.username,

@@ -1,4 +1,4 @@
-// The Podman API client of the bound store: dockerode's modem on a unix socket, one short method per
+// The Podman API client of the bound store: HTTP on its unix socket (api-socket.ts), one short method per
 // endpoint, answers validated (api-schema.ts), no policy (what to pull or remove is reconcile's job).
 // Podman 4.3 behaviour this relies on (pinned in test/integration/store-*.test.ts):
 //  - POST /images/create answers 200 first and reports failure as an error line in the stream;
@@ -7,8 +7,7 @@
 //    when it is the last one; DELETE /images/<id> needs force=true when the image has several names;
 //  - untagging an image's last tag (libpod) leaves it dangling *and* drops its RepoDigests.
 import type { Readable } from 'node:stream';
-import Docker from 'dockerode';
-import type DockerModem from 'docker-modem';
+import { ApiSocket, type ApiError, type DialOptions } from './api-socket.js';
 import {
   IMAGE_ID,
   parseImageInspect,
@@ -33,11 +32,7 @@ export interface StoreClientOptions {
 /** Characters a reference, name or id may have before it goes into a request path. */
 const SAFE_REF = /^[A-Za-z0-9][A-Za-z0-9._\-/:@+]*$/;
 
-interface ModemError extends Error {
-  statusCode?: number;
-  json?: unknown;
-  code?: string;
-}
+type ModemError = ApiError;
 
 function apiMessage(err: ModemError): string {
   const json = err.json;
@@ -46,7 +41,7 @@ function apiMessage(err: ModemError): string {
     if (typeof message === 'string') return message;
     if (typeof cause === 'string') return cause;
   }
-  // docker-modem's own wording around the API's message: "(HTTP code 500) unexpected - <message> "
+  // ApiSocket's wording (dockerode's modem's) around the API's message: "(HTTP code 500) unexpected - <message> "
   return err.message.replace(/^\(HTTP code \d+\) [^-]*- /, '').trim();
 }
 
@@ -57,21 +52,19 @@ function isAbort(err: unknown): boolean {
 export class StoreClient {
   readonly socketPath: string;
   private readonly timeoutMs: number;
-  private readonly modem: DockerModem;
+  private readonly modem: ApiSocket;
 
   constructor(opts: StoreClientOptions) {
     this.socketPath = opts.socketPath;
     this.timeoutMs = opts.timeoutMs ?? 30_000;
-    this.modem = new Docker({ socketPath: opts.socketPath }).modem;
+    this.modem = new ApiSocket(opts.socketPath);
   }
 
   /** One non-streaming call; maps connection failures, timeouts and HTTP errors to StoreError. */
-  private async call(what: string, dial: DockerModem.DialOptions): Promise<unknown> {
+  private async call(what: string, dial: DialOptions): Promise<unknown> {
     const signal = AbortSignal.timeout(this.timeoutMs);
     try {
-      return await new Promise<unknown>((resolve, reject) => {
-        this.modem.dial({ ...dial, abortSignal: signal }, (err, data) => (err ? reject(err) : resolve(data)));
-      });
+      return await this.modem.dial({ ...dial, abortSignal: signal });
     } catch (e) {
       throw this.failure(what, e, signal);
     }
@@ -203,20 +196,15 @@ export class StoreClient {
 
     let res: Readable;
     try {
-      res = await new Promise<Readable>((resolve, reject) => {
-        this.modem.dial(
-          {
-            path: '/images/create?',
-            method: 'POST',
-            options: query,
-            ...(auth ? { authconfig: registryAuthConfig(auth) } : {}),
-            isStream: true,
-            ...(signal ? { abortSignal: signal } : {}),
-            statusCodes: { 200: true },
-          },
-          (err, data) => (err ? reject(err) : resolve(data as Readable)),
-        );
-      });
+      res = (await this.modem.dial({
+        path: '/images/create?',
+        method: 'POST',
+        options: query,
+        ...(auth ? { authconfig: registryAuthConfig(auth) } : {}),
+        isStream: true,
+        ...(signal ? { abortSignal: signal } : {}),
+        statusCodes: { 200: true },
+      })) as Readable;
     } catch (e) {
       if (signal?.aborted) throw cancelled();
       const err = e as ModemError;
