@@ -113,7 +113,7 @@ export async function startDaemon(
   const state = await StateStore.open(config.daemon.stateDirectory, logger);
   // The staged deployment (ostree's marker) is a root of every reconcile while it is staged.
   const roots = new RootSet(config.discovery.roots, state, undefined, () => stagedRoots(config));
-  const deps = createRunDeps({ config, logger, roots });
+  const deps = createRunDeps({ config, logger, roots, keepListingIn: config.daemon.stateDirectory });
   // Work owed later; when an entry falls due without a handler of its own: one default reconcile.
   const runDue = (entry: PendingEntry): void => {
     try {

@@ -14,12 +14,14 @@ export interface RunDepsOptions {
   logger: Logger;
   /** The roots a run discovers; default: the configured roots only (nothing remembered). */
   roots?: RootSet;
+  /** A directory where the kept listing outlives the process (the daemon's state directory). */
+  keepListingIn?: string;
 }
 
 async function loadRunDeps(o: RunDepsOptions): Promise<RunDeps> {
   const { config } = o;
   const roots = o.roots ?? new RootSet(config.discovery.roots);
-  const [{ StoreClient }, { ListingCache }, { ServedRoot }, { discoverRoots }, { readHostImages }, auth] =
+  const [{ StoreClient }, { ListingCache }, { ServedRoot }, { discoverRoots }, { readHostImages }, auth, kept] =
     await Promise.all([
       import('../store/podman-client.js'),
       import('../store/listing-cache.js'),
@@ -27,9 +29,15 @@ async function loadRunDeps(o: RunDepsOptions): Promise<RunDeps> {
       import('../discovery/index.js'),
       import('../discovery/host-image.js'),
       import('../store/auth.js'),
+      import('../store/kept-listing-file.js'),
     ]);
   const client = new StoreClient({ socketPath: config.storage.podmanSocket });
-  const listing = new ListingCache(config.storage.path, () => client.listImages());
+  const listing = new ListingCache(
+    config.storage.path,
+    () => client.listImages(),
+    undefined,
+    o.keepListingIn === undefined ? undefined : kept.keptListingFile(o.keepListingIn, config.storage.path),
+  );
   const served = new ServedRoot(client, config.storage.path);
   /** Our own changes move the store's key anyway; forgetting the listing as well costs nothing. */
   const changing =
@@ -45,7 +53,10 @@ async function loadRunDeps(o: RunDepsOptions): Promise<RunDeps> {
   return {
     ...staticRunDeps(o),
     store: {
-      storeRoot: () => served.root(listing.lastSeenImageId),
+      storeRoot: async () => {
+        await listing.loadKept();
+        return served.root(listing.lastSeenImageId);
+      },
       listImages: () => listing.listImages(),
       imageId: (reference) => client.imageId(reference),
       pull: changing((reference: string, opts: Parameters<typeof client.pull>[1]) =>

@@ -62,6 +62,25 @@ function readAll(res: IncomingMessage): Promise<string> {
 export class ApiSocket {
   constructor(readonly socketPath: string) {}
 
+  /** GET /_ping's Libpod-Api-Version header (undefined when the service sends none). */
+  apiVersion(signal?: AbortSignal): Promise<string | undefined> {
+    return new Promise((resolve, reject) => {
+      const req = request({
+        socketPath: this.socketPath,
+        path: '/_ping',
+        method: 'GET',
+        ...(signal ? { signal } : {}),
+      });
+      req.on('error', reject);
+      req.on('response', (res: IncomingMessage) => {
+        res.resume();
+        const v = res.headers['libpod-api-version'];
+        resolve(res.statusCode === 200 && typeof v === 'string' ? v : undefined);
+      });
+      req.end();
+    });
+  }
+
   /** One request: the parsed body, or (isStream) the response stream, on a listed status. */
   dial(o: DialOptions): Promise<unknown> {
     return new Promise((resolve, reject) => {

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 
+import { keptListingFile, parseKeptListing, serializeKeptListing } from './kept-listing-file.js';
 import { ListingCache, storeImagesKey } from './listing-cache.js';
 import type { StoredImage } from './types.js';
 
@@ -149,5 +150,65 @@ describe('ListingCache', () => {
     cache.invalidate();
     await cache.listImages();
     expect(l.calls).toBe(2);
+  });
+});
+
+describe('ListingCache kept on disk (kept-listing-file.ts)', () => {
+  const storeDir = (): string => join(store, 'storage');
+  const swap = (): void => {
+    const saved = store;
+    store = storeDir();
+    write();
+    store = saved;
+  };
+
+  test('a second process answers from the first one’s listing while the store is unchanged', async () => {
+    swap();
+    const state = join(store, 'state');
+    mkdirSync(state);
+    const first = lister([image(1), image(2)]);
+    await new ListingCache(
+      storeDir(),
+      first.list,
+      undefined,
+      keptListingFile(state, storeDir()),
+    ).listImages();
+    expect(first.calls).toBe(1);
+
+    const second = lister([image(9)]);
+    const cache = new ListingCache(storeDir(), second.list, undefined, keptListingFile(state, storeDir()));
+    await cache.loadKept();
+    expect(cache.lastSeenImageId).toBe(image(1).id);
+    expect(await cache.listImages()).toEqual([image(1), image(2)]);
+    expect(second.calls).toBe(0);
+    expect(cache.stats).toEqual({ hits: 1, misses: 0 });
+  });
+
+  test('a write to the store between the processes is seen: the next process lists afresh', async () => {
+    swap();
+    const state = join(store, 'state');
+    mkdirSync(state);
+    await new ListingCache(
+      storeDir(),
+      lister([image(1)]).list,
+      undefined,
+      keptListingFile(state, storeDir()),
+    ).listImages();
+    swap(); // e.g. `podman rmi` while no daemon ran
+    const next = lister([image(2)]);
+    const cache = new ListingCache(storeDir(), next.list, undefined, keptListingFile(state, storeDir()));
+    expect(await cache.listImages()).toEqual([image(2)]);
+    expect(next.calls).toBe(1);
+  });
+
+  test('a file for another store path, another format or broken is not used', async () => {
+    const key = 'k';
+    const text = serializeKeptListing({ key, images: [image(1)] }, '/s');
+    expect(parseKeptListing(text, '/s')).toEqual({ key, images: [image(1)] });
+    expect(parseKeptListing(text, '/other')).toBeUndefined();
+    expect(parseKeptListing(text.replace('"format":1', '"format":2'), '/s')).toBeUndefined();
+    expect(parseKeptListing(text.slice(0, -3), '/s')).toBeUndefined();
+    expect(parseKeptListing(text.replace('"names":[', '"names":[1,'), '/s')).toBeUndefined();
+    expect(parseKeptListing(text.replace(`"key":"k"`, '"key":""'), '/s')).toBeUndefined();
   });
 });

@@ -12,6 +12,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
+import type { KeptListingStore } from './kept-listing-file.js';
 import type { StoredImage } from './types.js';
 
 /** The part of a store's image records that changes on every write; undefined when unreadable. */
@@ -46,16 +47,34 @@ export interface ListingCacheStats {
 export class ListingCache {
   private last: { key: string; images: readonly StoredImage[] } | undefined;
   private seen: string | undefined;
+  private loaded: Promise<void> | undefined;
   readonly stats: ListingCacheStats = { hits: 0, misses: 0 };
 
   constructor(
     private readonly storePath: string,
     private readonly list: () => Promise<StoredImage[]>,
     private readonly readKey: (storePath: string) => Promise<string | undefined> = storeImagesKey,
+    /** Where a kept listing outlives the process (kept-listing-file.ts); none: in memory only. */
+    private readonly disk?: KeptListingStore,
   ) {}
+
+  /**
+   * Takes up the listing a previous process kept on disk, once; its key is checked like any other
+   * before it answers. Never fails: an unreadable file means no kept listing.
+   */
+  loadKept(): Promise<void> {
+    this.loaded ??= (async () => {
+      const kept = await this.disk?.load().catch(() => undefined);
+      if (kept === undefined || this.last !== undefined) return;
+      this.last = { key: kept.key, images: kept.images.map(copyImage) };
+      this.seen ??= kept.images[0]?.id;
+    })();
+    return this.loaded;
+  }
 
   /** The store's images: the kept listing while the key is unchanged, else a fresh one. */
   async listImages(): Promise<StoredImage[]> {
+    await this.loadKept();
     const before = await this.readKey(this.storePath);
     if (before !== undefined && this.last?.key === before) {
       this.stats.hits += 1;
@@ -66,7 +85,10 @@ export class ListingCache {
     const images = await this.list();
     this.seen = images[0]?.id;
     const after = before === undefined ? undefined : await this.readKey(this.storePath);
-    if (after !== undefined && after === before) this.last = { key: before, images: images.map(copyImage) };
+    if (after !== undefined && after === before) {
+      this.last = { key: before, images: images.map(copyImage) };
+      await this.disk?.save({ key: before, images }).catch(() => undefined);
+    }
     return images;
   }
 

@@ -94,6 +94,16 @@ export class StoreClient {
       throw new StoreError(`${what}: not a valid image reference: ${JSON.stringify(ref)}`);
   }
 
+  /** The libpod API version from GET /_ping (cheap); undefined when the service reports none. */
+  async apiVersion(): Promise<string | undefined> {
+    const signal = AbortSignal.timeout(this.timeoutMs);
+    try {
+      return await this.modem.apiVersion(signal);
+    } catch (e) {
+      throw this.failure('GET /_ping', e, signal);
+    }
+  }
+
   /** The store the service serves and its version (GET /info). */
   async info(): Promise<StoreInfo> {
     const json = await this.call('GET /info', { path: '/info', method: 'GET', statusCodes: { 200: true } });

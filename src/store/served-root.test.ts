@@ -146,3 +146,32 @@ describe('parseOwnImage', () => {
     expect(() => parseOwnImage([{ Id: LAYER, ReadOnly: 'no' }], id)).toThrow(/ReadOnly is not a boolean/);
   });
 });
+
+describe('ServedRoot in a process that has made no GET /info yet (a listing kept across a restart)', () => {
+  const withPing = (f: Fake, ping: string | undefined | Error) => {
+    const { s, calls } = sources(f);
+    s.apiVersion = async () => {
+      calls.push('ping');
+      if (ping instanceof Error) throw ping;
+      return ping;
+    };
+    return { s, calls };
+  };
+
+  test('a Podman 4 on GET /_ping lets the probe confirm without GET /info', async () => {
+    const { s, calls } = withPing({ probe: store, info: '/elsewhere' }, '4.3.1');
+    expect(await new ServedRoot(s, store).root('sha256:x')).toBe(store);
+    expect(calls.sort()).toEqual(['inspect sha256:x', 'owns sha256:x', 'ping']);
+  });
+
+  test('an older, missing or failed version asks GET /info, and a failed probe still does', async () => {
+    for (const ping of ['3.4.4', undefined, new Error('gone')]) {
+      const { s, calls } = withPing({ probe: store, info: store }, ping);
+      expect(await new ServedRoot(s, store).root('sha256:x')).toBe(store);
+      expect(calls).toEqual(['ping', 'info']);
+    }
+    const { s, calls } = withPing({ probe: '/elsewhere', info: '/elsewhere' }, '4.3.1');
+    expect(await new ServedRoot(s, store).root('sha256:x')).toBe('/elsewhere');
+    expect(calls).toContain('info');
+  });
+});

@@ -5,8 +5,8 @@
 // layer lies in the expected directory (inspect, GraphDriver.Data.UpperDir), and the service keeps it
 // in its own store, not in an additional read-only image store (the filtered libpod listing's
 // ReadOnly) — without the second, a service on another store that reads ours as an additional image
-// store would pass. The probe may only confirm: it is tried only after a GET /info in this process
-// showed a Podman that reports ReadOnly (4.0 or later), and anything inconclusive (no image to ask
+// store would pass. The probe may only confirm: it is tried only after a GET /info or GET /_ping in
+// this process showed a Podman that reports ReadOnly (4.0 or later), and anything inconclusive (no image to ask
 // about, the image gone, another driver, another directory, read-only, a failed call) asks GET /info.
 import { realpath } from 'node:fs/promises';
 
@@ -14,6 +14,11 @@ export interface RootSources {
   info(): Promise<{ rootDir: string; version: string }>;
   overlayRootOf(id: string): Promise<string | null>;
   ownsImage(id: string): Promise<boolean>;
+  /**
+   * The libpod API version the service reports on GET /_ping (a few ms, no helper binaries). Lets a
+   * process that has made no GET /info yet trust the probe, e.g. on a listing kept across a restart.
+   */
+  apiVersion?(): Promise<string | undefined>;
 }
 
 /** Both paths with symbolic links resolved (as given when a path cannot be resolved). */
@@ -38,6 +43,9 @@ export class ServedRoot {
 
   /** The store directory the service serves; `probeId` is an image an earlier listing had. */
   async root(probeId: string | undefined): Promise<string> {
+    if (probeId !== undefined && !this.probeTrusted && this.sources.apiVersion) {
+      this.probeTrusted = major((await this.sources.apiVersion().catch(() => undefined)) ?? '') >= 4;
+    }
     if (probeId !== undefined && this.probeTrusted) {
       const confirmed = await this.probe(probeId).catch(() => null);
       if (confirmed !== null) return confirmed;
