@@ -6,11 +6,15 @@
 // another podman on the same store is seen by the next run. And every journal line of a run is
 // written before the run ends.
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MadeImage, Sandbox } from '../../scripts/harness/index.js';
 import { makeTempDir, releaseDir, startSandbox } from '../../scripts/harness/index.js';
+import { createRunDeps } from '../../src/reconcile/deps.js';
 import type { RunDeps } from '../../src/reconcile/run.js';
+import { createLogger } from '../../src/systemd/log.js';
 import {
   imageUnit,
   listStore,
@@ -181,5 +185,49 @@ describe('the calls a reconcile makes to the Podman API', () => {
     // The untag changed the store: one more listing, then quiet again.
     expect((await listings(() => reconcile(config, newJob(), daemon))).listed).toBe(1);
     expect((await listings(() => reconcile(config, newJob(), daemon))).listed).toBe(0);
+  });
+
+  it('a listing kept in the state directory serves the next process; a change between processes is seen', async () => {
+    const root = join(dir, 'root4');
+    await writeRoot(root, [imageUnit('a', images[0]!.reference), imageUnit('b', images[1]!.reference)]);
+    const config = testConfig({
+      storePath: sb.podman.storePath,
+      socketPath: api.socketPath,
+      roots: [root],
+      authFile: join(dir, 'no-auth.json'),
+    });
+    const state = join(dir, 'state4');
+    await mkdir(state, { recursive: true });
+    const logger = createLogger({
+      sink: 'stderr',
+      stderr: new Writable({ write: (_c, _e, done) => done() }),
+    });
+    /** One run of a process started afresh: new dependencies, the same state directory. */
+    const processRun = async (): Promise<{ run: ReconcileRun; calls: string[] }> => {
+      api.calls.length = 0;
+      const run = await reconcile(config, newJob(), {
+        deps: createRunDeps({ config, logger, keepListingIn: state }),
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      expect(run.snap.state, JSON.stringify(run.snap.errors)).toBe('success');
+      return { run, calls: [...api.calls] };
+    };
+    // Fill and settle: the runs that change the store leave no kept listing behind.
+    await processRun();
+    await processRun();
+    // A process whose predecessor kept a listing of the unchanged store: no listing, no GET /info.
+    const quiet = await processRun();
+    expect(quiet.calls.filter((c) => c === 'GET /images/json')).toEqual([]);
+    expect(quiet.calls.filter((c) => c === 'GET /info')).toEqual([]);
+    expect(quiet.calls).toContain('GET /_ping');
+    expect(quiet.run.snap.pulled).toEqual([]);
+
+    // Removed while no daemon ran: the next process lists again and pulls it back.
+    await sb.podman.podman(['rmi', images[1]!.reference]);
+    const back = await processRun();
+    expect(back.calls.filter((c) => c === 'GET /images/json').length).toBeGreaterThan(0);
+    expect(back.run.snap.pulled).toEqual([images[1]!.reference]);
+    const names = (await listStore(sb.podman)).flatMap((i) => i.names);
+    expect(names).toEqual(expect.arrayContaining([images[0]!.reference, images[1]!.reference]));
   });
 });
