@@ -3,7 +3,7 @@
 // lazy), the two native addons they load, and nothing from node_modules beside them:
 //
 //   bound-imaged.js, bound-images.js   the entry points (the daemon, the client)
-//   chunk-*.js                         modules shared or loaded on demand (dockerode, discovery, …)
+//   chunk-*.js                         modules shared or loaded on demand (the Podman client, discovery, …)
 //   native/notify.node, native/journal_send.node   sd-notify's and systemd-journald's addons
 //   package.json                       name, version (the daemon's Version), "type": "module", the
 //                                      Node ABI the addons were built for
@@ -45,21 +45,11 @@ function repoRoot(): string {
 const REPO = repoRoot();
 
 /**
- * Packages the daemon never runs: dockerode loads them at start for BuildKit sessions (gRPC,
- * protobuf) and SSH transports, the daemon only speaks HTTP over a unix socket. dbus-next's usocket
- * and ssh2's cpu-features are optional native parts npm does not build here (package.json
- * allowScripts); x11 finds a session bus through an X display. In the bundle each is a module
- * whose every member throws, naming what was left out.
+ * Packages the daemon never runs: dbus-next's usocket is an optional native part npm does not build
+ * here (package.json allowScripts); x11 finds a session bus through an X display. In the bundle each
+ * is a module whose every member throws, naming what was left out.
  */
-const LEFT_OUT = [
-  'x11',
-  '@grpc/grpc-js',
-  '@grpc/proto-loader',
-  'protobufjs',
-  'ssh2',
-  'cpu-features',
-  'usocket',
-];
+const LEFT_OUT = ['x11', 'usocket'];
 
 /** Where the bundle's code finds the addons: relative to the chunk, which lies in the tree's root. */
 const NATIVE_DIR = 'native';
