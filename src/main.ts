@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { CONFIG_PATHS } from './config/paths.js';
 import { messageOf, stackOf } from './errors.js';
+import { tuneV8 } from './v8-tuning.js';
 
 const USAGE = `usage: bound-imaged [--config PATH]
        bound-imaged --check-config [--config PATH]
@@ -57,6 +58,7 @@ async function main(argv: string[]): Promise<number> {
     return EXIT_USAGE;
   }
   if (values['check-config'] && !values.version) return checkConfig(values.config);
+  tuneV8(); // before the daemon's modules load
   const daemon = await import('./daemon.js');
   if (values.version) {
     process.stdout.write(`bound-imaged ${daemon.readVersion()}\n`);
