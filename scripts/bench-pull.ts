@@ -21,7 +21,7 @@
 // BENCH_WAN_RTT_MS (40), BENCH_WAN_CONN_MBIT (100, per connection), BENCH_WAN_LINK_MBIT (1000, all
 // connections together), BENCH_WAN_RTT_MS=0 skips the WAN line; BENCH_WAN_CURVE=1,2,4,8,16 also
 // times our side alone through the link at each of those pull concurrencies (one run each).
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
@@ -35,12 +35,12 @@ import { createLogger } from '../src/systemd/log.js';
 import { makeTempDir, releaseDir, trackChild, untrackChild } from './harness/cleanup.js';
 import type { MadeImage, PodmanCli, PodmanService, Sandbox } from './harness/index.js';
 import { startPodmanService, startSandbox } from './harness/index.js';
-import { startPrivateBus, type PrivateBus } from './harness/dbus-daemon.js';
+import { startPrivateBus } from './harness/dbus-daemon.js';
+import { activatedCaller } from './harness/activated-job.js';
+import { shippedDaemon } from './harness/shipped-daemon.js';
 import { startWanProxy, wanOptionsFromEnv } from './harness/wan-proxy.js';
 import { stackOf } from '../src/errors.js';
-import { fileURLToPath } from 'node:url';
-
-const DAEMON = fileURLToPath(new URL('../src/main.js', import.meta.url));
+import { tuneV8 } from '../src/v8-tuning.js';
 
 const COLD_IMAGES = 20;
 const NOOP_IMAGES = 100;
@@ -48,6 +48,8 @@ const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 3);
 const NOOP_RUNS = Number(process.env.BENCH_NOOP_RUNS ?? 5);
 const IMAGE_BYTES = Number(process.env.BENCH_IMAGE_BYTES ?? 3 * 1024 * 1024);
 const WAN = wanOptionsFromEnv('BENCH_WAN_', { rttMs: 40, connMbit: 100, linkMbit: 1000 });
+/** BENCH_ONLY: which parts run (comma-separated: cold, wan, noop); all by default. */
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'cold,wan,noop').split(',').map((x) => x.trim()));
 const WAN_CURVE = (process.env.BENCH_WAN_CURVE ?? '')
   .split(',')
   .filter((x) => x.trim() !== '')
@@ -189,57 +191,6 @@ async function ourDeps(
   return deps;
 }
 
-function busctl(bus: PrivateBus, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) =>
-    execFile('busctl', [`--address=${bus.address}`, ...args], (err, stdout, stderr) =>
-      err ? reject(new Error(`busctl ${args.join(' ')}: ${stderr}`)) : resolve(stdout.trim()),
-    ),
-  );
-}
-
-/**
- * One daemon process for one no-op job, as socket activation gives it: ms from starting the process
- * to the job's end (polled every 5 ms); fails unless the job succeeds. The process is stopped after.
- */
-async function daemonJob(bus: PrivateBus, config: string): Promise<number> {
-  const t0 = nowMs();
-  const p = spawn(process.execPath, [DAEMON, '--config', config], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: bus.address },
-  });
-  let stderr = '';
-  p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<void>((r) => p.once('exit', () => r()));
-  try {
-    const call = ['org.bootc.BoundImages', '/org/bootc/BoundImages', 'org.bootc.BoundImages'];
-    let job = '';
-    for (let i = 0; job === '' && i < 4000; i++) {
-      job = await busctl(bus, ['call', ...call, 'Upgrade', 'a{sv}', '0']).catch(() => '');
-      if (job === '') await new Promise((r) => setTimeout(r, 5));
-    }
-    if (job === '') throw new Error(`bound-imaged never answered Upgrade: ${stderr}`);
-    const path = job.replace(/^o "(.*)"$/, '$1');
-    for (;;) {
-      const state = await busctl(bus, [
-        'get-property',
-        'org.bootc.BoundImages',
-        path,
-        'org.bootc.BoundImages.Job',
-        'State',
-      ]);
-      if (state !== 's "running"') {
-        const ms = nowMs() - t0;
-        if (state !== 's "success"') throw new Error(`activated no-op ended ${state}: ${stderr}`);
-        return ms;
-      }
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  } finally {
-    p.kill('SIGTERM');
-    await exited;
-  }
-}
-
 let jobIds = 1;
 let coldRoots = 0;
 
@@ -375,19 +326,26 @@ async function noop(
       othersOurs: [],
       othersBaseline: f.othersBaseline,
     };
-    const bus = await startPrivateBus();
+    const config = join(dir, 'activated.ini');
+    await mkdir(join(dir, 'activated-state'), { recursive: true });
+    await writeFile(
+      config,
+      `[storage]\npath = ${svc.storePath}\npodman-socket = ${svc.socketPath}\n[discovery]\nroots = ${root}\n` +
+        `[pull]\nauth-file = ${join(dir, 'no-auth.json')}\n[daemon]\nstate-directory = ${join(dir, 'activated-state')}\n`,
+    );
+    const daemon = await shippedDaemon(dir);
+    note(`noop-100-activated: the ${daemon.kind} daemon, ${daemon.entry}`);
+    const bus = await startPrivateBus({
+      activate: { exec: [process.execPath, daemon.entry, '--config', config] },
+    });
+    const caller = await activatedCaller(bus);
+    // The activated daemons are the bus's children: their CPU time is counted as ours, not others'.
+    const withDaemons = [...needles, bus.configFile];
     try {
-      const config = join(dir, 'activated.ini');
-      await mkdir(join(dir, 'activated-state'), { recursive: true });
-      await writeFile(
-        config,
-        `[storage]\npath = ${svc.storePath}\npodman-socket = ${svc.socketPath}\n[discovery]\nroots = ${root}\n` +
-          `[pull]\nauth-file = ${join(dir, 'no-auth.json')}\n[daemon]\nstate-directory = ${join(dir, 'activated-state')}\n`,
-      );
-      await daemonJob(bus, config); // a previous process's run: keeps the listing on disk
+      await caller.noopJob(); // a previous process's run: keeps the listing on disk
       const started = async (): Promise<void> => {
-        const meter = startCpuMeter(needles);
-        activated.ours.push(await daemonJob(bus, config));
+        const meter = startCpuMeter(withDaemons);
+        activated.ours.push(await caller.noopJob());
         activated.othersOurs.push(meter());
       };
       for (let rep = 0; rep < NOOP_RUNS; rep++) {
@@ -395,6 +353,7 @@ async function noop(
         for (const side of order) await side();
       }
     } finally {
+      caller.close();
       await bus.stop();
     }
     const count = await storeCount(svc);
@@ -406,6 +365,8 @@ async function noop(
 }
 
 async function main(): Promise<void> {
+  // Our in-process reconciles run under the daemon's V8 flags, as in the daemon (src/v8-tuning.ts).
+  note(`V8 flags of the daemon applied: ${tuneV8().join(' ') || '(given on the command line)'}`);
   const dir = makeTempDir('bench-pull');
   const sb = await startSandbox();
   note(`${cpus().length} cores, load average ${load()} at start`);
@@ -420,8 +381,8 @@ async function main(): Promise<void> {
     note(
       `images pushed in ${(nowMs() - t0).toFixed(0)} ms (${COLD_IMAGES} × ~${(IMAGE_BYTES / 2 ** 20).toFixed(1)} MiB + busybox layer, ${NOOP_IMAGES} small)`,
     );
-    report('cold-pull-20', await coldPull(sb, cold, dir));
-    if (WAN.rttMs > 0) {
+    if (ONLY.has('cold')) report('cold-pull-20', await coldPull(sb, cold, dir));
+    if (WAN.rttMs > 0 && ONLY.has('wan')) {
       const proxy = await startWanProxy({ host: '127.0.0.1', port: sb.registry.port }, WAN);
       try {
         note(
@@ -439,10 +400,12 @@ async function main(): Promise<void> {
         await proxy.stop();
       }
     }
-    const { steady, first, activated } = await noop(sb, present, dir);
-    report('noop-100', steady);
-    report('noop-100-first-run', first);
-    report('noop-100-activated', activated);
+    if (ONLY.has('noop')) {
+      const { steady, first, activated } = await noop(sb, present, dir);
+      report('noop-100', steady);
+      report('noop-100-first-run', first);
+      report('noop-100-activated', activated);
+    }
     note(`load average ${load()} at the end`);
   } finally {
     await sb.stop();

@@ -5,7 +5,7 @@
 // what refuses it (the shipped dbus/org.bootc.BoundImages.conf is tested elsewhere). Anyone may send
 // to org.freedesktop.PolicyKit1, as polkit's own policy allows on a real system bus; no polkitd runs
 // here, so the daemon's question to it ends in ServiceUnknown (the real polkitd: e2e-admin.test.ts).
-import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { makeTempDir, releaseDir } from './cleanup.js';
@@ -29,6 +29,13 @@ export interface PrivateBus {
 export interface PrivateBusOptions {
   /** Well-known names root may own besides org.bootc.BoundImages. */
   extraOwnNames?: string[];
+  /**
+   * D-Bus activation of org.bootc.BoundImages, as the shipped activation file gives it: a call to the
+   * name while nobody owns it makes dbus-daemon run `exec` (argv, words without spaces) and hold the
+   * call until the name is taken. Without a <servicehelper> the bus runs it itself, as us, with the
+   * bus's environment, in which DBUS_SYSTEM_BUS_ADDRESS names this bus.
+   */
+  activate?: { exec: readonly string[] };
 }
 
 function escapeXml(text: string): string {
@@ -36,7 +43,7 @@ function escapeXml(text: string): string {
 }
 
 /** The bus configuration: system.conf's default policy, our socket, and holes for our name. */
-export function busConfig(socketPath: string, ownNames: readonly string[]): string {
+export function busConfig(socketPath: string, ownNames: readonly string[], serviceDir?: string): string {
   const own = ownNames.map((n) => `    <allow own="${escapeXml(n)}"/>`).join('\n');
   const send = ownNames.map((n) => `    <allow send_destination="${escapeXml(n)}"/>`).join('\n');
   return `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
@@ -44,7 +51,7 @@ export function busConfig(socketPath: string, ownNames: readonly string[]): stri
 <busconfig>
   <type>system</type>
   <listen>unix:path=${escapeXml(socketPath)}</listen>
-  <auth>EXTERNAL</auth>
+${serviceDir === undefined ? '' : `  <servicedir>${escapeXml(serviceDir)}</servicedir>\n`}  <auth>EXTERNAL</auth>
   <policy context="default">
     <allow user="*"/>
     <deny own="*"/>
@@ -89,16 +96,32 @@ export async function startPrivateBus(opts: PrivateBusOptions = {}): Promise<Pri
   chmodSync(dir, 0o755);
   const socketPath = join(dir, 'bus');
   const configFile = join(dir, 'bus.conf');
-  writeFileSync(configFile, busConfig(socketPath, [BOUND_IMAGES_BUS_NAME, ...(opts.extraOwnNames ?? [])]));
+  const address = `unix:path=${socketPath}`;
+  let serviceDir: string | undefined;
+  if (opts.activate) {
+    if (opts.activate.exec.some((w) => /\s/.test(w))) {
+      throw new Error(`activation Exec words must not contain spaces: ${opts.activate.exec.join(' ')}`);
+    }
+    serviceDir = join(dir, 'system-services');
+    mkdirSync(serviceDir);
+    writeFileSync(
+      join(serviceDir, `${BOUND_IMAGES_BUS_NAME}.service`),
+      `[D-BUS Service]\nName=${BOUND_IMAGES_BUS_NAME}\nExec=${opts.activate.exec.join(' ')}\n`,
+    );
+  }
+  writeFileSync(
+    configFile,
+    busConfig(socketPath, [BOUND_IMAGES_BUS_NAME, ...(opts.extraOwnNames ?? [])], serviceDir),
+  );
   const proc = spawnService(
     'dbus-daemon',
     [`--config-file=${configFile}`, '--nofork', '--nopidfile', '--nosyslog'],
     {
+      env: { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: address },
       stdoutFile: join(dir, 'dbus-daemon.out'),
       stderrFile: join(dir, 'dbus-daemon.err'),
     },
   );
-  const address = `unix:path=${socketPath}`;
   try {
     await waitUntil(
       'private dbus-daemon',
