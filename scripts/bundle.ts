@@ -157,10 +157,90 @@ module.exports = new Proxy({}, { get: (_t, p) => (typeof p === 'symbol' || p ===
   };
 }
 
+/** Where the packages dbus-next loads only on use lie in the tree, each one CommonJS file. */
+const LAZY_DIR = 'lazy';
+
+/**
+ * Packages dbus-next reaches that the daemon seldom or never runs, each bundled into a CommonJS file
+ * of its own under lazy/ and required from there on first use, so that READY waits neither for
+ * their evaluation nor for V8 to parse them with the chunk that holds dbus-next (a third of it):
+ *   - xml2js (with xmlbuilder and sax): every bus builds a Builder and every proxy object a Parser
+ *     when it is made, so dbus-next gets a Builder and a Parser that require the real one on their
+ *     first buildObject()/parseString(). The daemon answers Introspect from the contract
+ *     (src/contract/introspection-xml.ts); dbus-next's Builder renders only the nodes above it, and
+ *     the Parser reads logind's answer when the staged guard watches for shutdown.
+ *   - event-stream: only dbus-next's unixexec: transport, which the daemon never uses.
+ */
+export const LAZY_PACKAGES: readonly { name: string; shim?: string }[] = [
+  {
+    name: 'xml2js',
+    shim: `let real;
+const load = () => (real ??= require('./${LAZY_DIR}/xml2js.cjs'));
+class Builder { constructor(o) { this.o = o; } buildObject(x) { return new (load().Builder)(this.o).buildObject(x); } }
+class Parser { constructor(o) { this.o = o; } parseString(s, cb) { return new (load().Parser)(this.o).parseString(s, cb); } }
+module.exports = { Builder, Parser };
+`,
+  },
+  { name: 'event-stream' },
+];
+
+/** dbus-next's require of a lazy package: its shim, else the file under lazy/ (a runtime require). */
+export function lazyPackagesPlugin(): Plugin {
+  const names = new Map(LAZY_PACKAGES.map((p) => [p.name, p]));
+  return {
+    name: 'bound-imaged-lazy-packages',
+    setup(b) {
+      b.onResolve({ filter: /^[a-z0-9-]+$/ }, (args) => {
+        const lazy = names.get(args.path);
+        if (!lazy || !args.importer.includes('/node_modules/dbus-next/')) return undefined;
+        return lazy.shim === undefined
+          ? { path: `./${LAZY_DIR}/${lazy.name}.cjs`, external: true }
+          : { path: lazy.name, namespace: 'lazy-shim' };
+      });
+      b.onResolve({ filter: new RegExp(`^\\./${LAZY_DIR}/`) }, (args) => ({
+        path: args.path,
+        external: true,
+      }));
+      b.onLoad({ filter: /.*/, namespace: 'lazy-shim' }, (args) => ({
+        contents: names.get(args.path)?.shim ?? '',
+        loader: 'js',
+      }));
+    },
+  };
+}
+
+/** Each lazy package as one CommonJS file under `outdir`/lazy/; their metafiles, for the licenses. */
+export async function bundleLazyPackages(outdir: string): Promise<Metafile[]> {
+  const metas: Metafile[] = [];
+  for (const { name } of LAZY_PACKAGES) {
+    const r = await build({
+      absWorkingDir: REPO,
+      stdin: {
+        contents: `module.exports = require(${JSON.stringify(name)});`,
+        resolveDir: join(REPO, 'node_modules', 'dbus-next'),
+        loader: 'js',
+      },
+      outfile: join(outdir, LAZY_DIR, `${name}.cjs`),
+      bundle: true,
+      format: 'cjs',
+      platform: 'node',
+      target: 'node20',
+      minifyWhitespace: true,
+      minifySyntax: true,
+      keepNames: true,
+      legalComments: 'none',
+      metafile: true,
+      logLevel: 'warning',
+    });
+    metas.push(r.metafile);
+  }
+  return metas;
+}
+
 /** The license texts of the npm packages whose code is in the bundle. */
-function thirdPartyLicenses(meta: Metafile): string {
+function thirdPartyLicenses(metas: readonly Metafile[]): string {
   const dirs = new Set<string>();
-  for (const input of Object.keys(meta.inputs)) {
+  for (const input of metas.flatMap((m) => Object.keys(m.inputs))) {
     const at = input.lastIndexOf('node_modules/');
     if (at < 0 || input.includes(':')) continue;
     dirs.add(packageDirOf(resolve(REPO, input)));
@@ -212,7 +292,7 @@ export async function bundle(outdir: string, opts: { splitting?: boolean } = {})
     banner: {
       js: "import{createRequire as __biRequire}from'node:module';const require=__biRequire(import.meta.url);",
     },
-    plugins: [leftOutPlugin(), nativePlugin(outdir, copied)],
+    plugins: [leftOutPlugin(), lazyPackagesPlugin(), nativePlugin(outdir, copied)],
   });
   const version = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string })
     .version;
@@ -231,7 +311,8 @@ export async function bundle(outdir: string, opts: { splitting?: boolean } = {})
       2,
     ) + '\n',
   );
-  writeFileSync(join(outdir, 'THIRD-PARTY-LICENSES'), thirdPartyLicenses(result.metafile));
+  const lazyMetas = await bundleLazyPackages(outdir);
+  writeFileSync(join(outdir, 'THIRD-PARTY-LICENSES'), thirdPartyLicenses([result.metafile, ...lazyMetas]));
   for (const want of ['notify.node', 'journal_send.node']) {
     if (!copied.has(want)) throw new Error(`bundle: the addon ${want} was not reached from the entry points`);
   }
