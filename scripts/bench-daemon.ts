@@ -1,24 +1,26 @@
 // Benchmark (not a timed test): how fast bound-imaged is READY, next to a bare Node start in the
 // same run, and its resident memory once idle after a first reconcile. Real parts throughout:
 // a private dbus-daemon, a NOTIFY_SOCKET listener, a loopback registry and a Podman service.
-//   bench ready: ours=<median>ms baseline=<median>ms ratio=<ours/baseline>   (target ≤ 4)
-//   bench idle-rss: ours=<MB>MB                                               (target ≤ 80)
-// With BENCH_BUNDLE=build/bundle/bound-imaged.js (npm run bundle) the bundled daemon is measured in
-// the same runs, interleaved with the others, on two more lines: `bench ready-bundle`, `bench idle-rss-bundle`
-// (a comma-separated list measures several bundles: `-bundle-2`, …).
+// The daemon measured is the one the packages install: the bundle, built fresh by the script
+// (scripts/harness/shipped-daemon.ts); the development build (dist/ and node_modules) is measured in
+// the same runs, interleaved, on the `-tsc` lines.
+//   bench ready: ours=<median>ms baseline=<median>ms ratio=<ours/baseline>   (target ≤ 2)
+//   bench ready-tsc: …
+//   bench idle-rss: ours=<MB>MB                                               (target ≤ 60)
+//   bench idle-rss-tsc: …
+// BENCH_BUNDLE=a.js,b.js adds other bundled daemons (e.g. built with --no-splitting) to the same
+// runs: `bench ready-bundle`, `bench ready-bundle-2`, … and their idle-rss lines.
 import { spawn, execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { makeTempDir, releaseDir } from './harness/cleanup.js';
 import { startPrivateBus, type PrivateBus } from './harness/dbus-daemon.js';
 import { startSandbox } from './harness/index.js';
 import { startNotifyListener, type NotifyListener } from './harness/notify-listener.js';
+import { shippedDaemon, TSC_DAEMON } from './harness/shipped-daemon.js';
 import { stackOf } from '../src/errors.js';
 
-const REPO = fileURLToPath(new URL('../..', import.meta.url));
-const DAEMON = join(REPO, 'dist', 'src', 'main.js');
 /** BENCH_BUNDLE: one or more (comma-separated) bundled daemons, measured as `ready-bundle`, `ready-bundle-2`, … */
 const BUNDLED = (process.env.BENCH_BUNDLE ?? '')
   .split(',')
@@ -70,7 +72,7 @@ async function daemonReady(
   bus: PrivateBus,
   notify: NotifyListener,
   config: string,
-  daemon: string = DAEMON,
+  daemon: string,
 ): Promise<number> {
   const before = notify.messages().length;
   // The listener stamps datagrams with CLOCK_MONOTONIC, the clock of process.hrtime.
@@ -110,7 +112,7 @@ function rssMb(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-async function idleRss(bus: PrivateBus, dir: string, daemon: string = DAEMON): Promise<number> {
+async function idleRss(bus: PrivateBus, dir: string, daemon: string): Promise<number> {
   await mkdir(dir, { recursive: true });
   const sandbox = await startSandbox();
   try {
@@ -171,32 +173,36 @@ async function main(): Promise<void> {
   const bus = await startPrivateBus();
   const notify = await startNotifyListener();
   try {
+    const shipped = await shippedDaemon(dir, { BENCH_DAEMON: 'bundle' });
+    // Measured side by side, in this order in every run: the shipped daemon, the tsc build, extras.
+    const daemons: { name: string; entry: string }[] = [
+      { name: '', entry: shipped.entry },
+      { name: '-tsc', entry: TSC_DAEMON },
+      ...BUNDLED.map((entry, i) => ({ name: `-${bundleName(i)}`, entry })),
+    ];
     const store = join(dir, 'store');
     await mkdir(store, { recursive: true });
     const emptyRoot = join(dir, 'empty-root');
     await mkdir(emptyRoot, { recursive: true });
     const config = await writeConfig(dir, store, join(dir, 'none.sock'), emptyRoot);
     await bareNode();
-    await daemonReady(bus, notify, config); // warm the page cache
-    for (const b of BUNDLED) await daemonReady(bus, notify, config, b);
-    const ours: number[] = [];
-    const bundled: number[][] = BUNDLED.map(() => []);
+    for (const d of daemons) await daemonReady(bus, notify, config, d.entry); // warm the page cache
+    const ready: number[][] = daemons.map(() => []);
     const base: number[] = [];
     for (let i = 0; i < RUNS; i++) {
       base.push(await bareNode());
-      ours.push(await daemonReady(bus, notify, config));
-      for (const [j, b] of BUNDLED.entries()) bundled[j]?.push(await daemonReady(bus, notify, config, b));
+      for (const [j, d] of daemons.entries()) ready[j]?.push(await daemonReady(bus, notify, config, d.entry));
     }
     const b = median(base);
-    const line = (name: string, xs: number[]): string =>
-      `bench ${name}: ours=${median(xs).toFixed(1)}ms baseline=${b.toFixed(1)}ms ratio=${(median(xs) / b).toFixed(2)}`;
-    console.log(line('ready', ours));
-    for (const [j, xs] of bundled.entries()) console.log(line(`ready-${bundleName(j)}`, xs));
-    const rss = await idleRss(bus, join(dir, 'rss'));
-    console.log(`bench idle-rss: ours=${rss.toFixed(1)}MB`);
-    for (const [j, b] of BUNDLED.entries()) {
-      const rssBundled = await idleRss(bus, join(dir, `rss-${bundleName(j)}`), b);
-      console.log(`bench idle-rss-${bundleName(j)}: ours=${rssBundled.toFixed(1)}MB`);
+    for (const [j, d] of daemons.entries()) {
+      const xs = ready[j] ?? [];
+      console.log(
+        `bench ready${d.name}: ours=${median(xs).toFixed(1)}ms baseline=${b.toFixed(1)}ms ratio=${(median(xs) / b).toFixed(2)}`,
+      );
+    }
+    for (const [j, d] of daemons.entries()) {
+      const rss = await idleRss(bus, join(dir, `rss-${j}`), d.entry);
+      console.log(`bench idle-rss${d.name}: ours=${rss.toFixed(1)}MB`);
     }
   } finally {
     await notify.stop();
