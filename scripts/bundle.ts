@@ -170,10 +170,13 @@ const LAZY_DIR = 'lazy';
  *     (src/contract/introspection-xml.ts); dbus-next's Builder renders only the nodes above it, and
  *     the Parser reads logind's answer when the staged guard watches for shutdown.
  *   - event-stream: only dbus-next's unixexec: transport, which the daemon never uses.
+ *   - Node's crypto, loaded by dbus-next at start for the cookie authentication only (no file: the
+ *     stand-in requires node:crypto on first use).
  */
-export const LAZY_PACKAGES: readonly { name: string; shim?: string }[] = [
+export const LAZY_PACKAGES: readonly { name: string; shim?: string; file: boolean }[] = [
   {
     name: 'xml2js',
+    file: true,
     shim: `let real;
 const load = () => (real ??= require('./${LAZY_DIR}/xml2js.cjs'));
 class Builder { constructor(o) { this.o = o; } buildObject(x) { return new (load().Builder)(this.o).buildObject(x); } }
@@ -181,7 +184,14 @@ class Parser { constructor(o) { this.o = o; } parseString(s, cb) { return new (l
 module.exports = { Builder, Parser };
 `,
   },
-  { name: 'event-stream' },
+  { name: 'event-stream', file: true },
+  // Node's own crypto (~20 internal modules): dbus-next needs it only for DBUS_COOKIE_SHA1, never
+  // for the EXTERNAL authentication a system bus takes.
+  {
+    name: 'crypto',
+    file: false,
+    shim: `module.exports = new Proxy({}, { get: (_t, k) => require('node:crypto')[k] });\n`,
+  },
 ];
 
 /** dbus-next's require of a lazy package: its shim, else the file under lazy/ (a runtime require). */
@@ -212,7 +222,7 @@ export function lazyPackagesPlugin(): Plugin {
 /** Each lazy package as one CommonJS file under `outdir`/lazy/; their metafiles, for the licenses. */
 export async function bundleLazyPackages(outdir: string): Promise<Metafile[]> {
   const metas: Metafile[] = [];
-  for (const { name } of LAZY_PACKAGES) {
+  for (const { name } of LAZY_PACKAGES.filter((p) => p.file)) {
     const r = await build({
       absWorkingDir: REPO,
       stdin: {

@@ -3,7 +3,7 @@
 // registry of recent jobs (the running one, the queued ones, and the last `keepJobs` finished).
 import { EventEmitter } from 'node:events';
 import { Job, optionsKey, type ReconcileOptions } from './job.js';
-import { runReconcile, type RunDeps } from './run.js';
+import type { RunDeps } from './run.js';
 
 /** Job ids are D-Bus `u`; after the last one numbering starts again at 1. */
 export const MAX_JOB_ID = 0xffffffff;
@@ -110,6 +110,8 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
     for (let job = this.queue.shift(); job; job = this.queue.shift()) {
       this.current = job;
       try {
+        // Loaded on the first job: the run's modules (plan, pool, GC, journal) stay off the start path.
+        const { runReconcile } = await import('./run.js');
         await runReconcile(job, this.deps);
       } finally {
         this.current = null;

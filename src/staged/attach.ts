@@ -13,7 +13,6 @@ import { watch, type FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Config } from '../config/index.js';
 import type { PendingWork } from '../lifecycle/pending-work.js';
-import { collectWanted, findInStore } from '../reconcile/plan.js';
 import type { Reconciler } from '../reconcile/reconciler.js';
 import type { RunDeps } from '../reconcile/run.js';
 import type { StateStore } from '../state/state-store.js';
@@ -38,7 +37,10 @@ export async function stagedRoots(config: Config): Promise<string[]> {
 
 /** Which of `root`'s bound images the store has, and what kept us from knowing for sure. */
 export async function presenceOf(root: string, deps: Pick<RunDeps, 'store'>): Promise<Presence> {
-  const { discoverRoots } = await import('../discovery/index.js');
+  const [{ discoverRoots }, { collectWanted, findInStore }] = await Promise.all([
+    import('../discovery/index.js'),
+    import('../reconcile/plan.js'),
+  ]);
   const discoveries = await discoverRoots([root]);
   const problems: string[] = [];
   for (const d of discoveries) {

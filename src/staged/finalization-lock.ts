@@ -9,7 +9,6 @@
 //     the recorded token: anything else (an empty file, another tool's content, a file ostree or an
 //     operator put back) is someone else's and is never removed;
 //   - removal re-checks the identity just before unlink.
-import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { lstat, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -44,7 +43,9 @@ function ownerLine(token: string, deployment: string): string {
   return `bound-imaged token=${token} deployment=${deployment}\n`;
 }
 
-export function newToken(): string {
+/** A token only this lock holds; node:crypto is loaded when a lock is taken, not at start. */
+export async function newToken(): Promise<string> {
+  const { randomBytes } = await import('node:crypto');
   return randomBytes(16).toString('hex');
 }
 
@@ -94,7 +95,7 @@ export async function takeLock(
   deployment: string,
   now = Date.now(),
 ): Promise<OwnedLock | null> {
-  const token = newToken();
+  const token = await newToken();
   let handle;
   try {
     handle = await open(
