@@ -145,7 +145,7 @@ describe('errors name the layer at fault', () => {
     await put(dropIn('50-fleet.ini'), '# fleet\n[pull]\nconcurrency = 64\n');
     const e = await loadError();
     expect(e.message).toBe(
-      `${dropIn('50-fleet.ini')}:3: pull.concurrency: expected an integer from 1 to 32, got "64"`,
+      `${dropIn('50-fleet.ini')}:3: pull.concurrency: expected auto or an integer from 1 to 32, got "64"`,
     );
   });
 

@@ -28,7 +28,8 @@ describe('defaults', () => {
       storage: { path: '/usr/lib/bootc/storage', podmanSocket: '/run/bound-imaged/podman.sock' },
       discovery: { roots: ['/', '/ostree/deploy/*/deploy/*', '/sysroot/state/deploy/*'] },
       pull: {
-        concurrency: 3,
+        concurrency: 'auto',
+        maxConcurrency: 16,
         retries: 3,
         retryDelayMs: 1000,
         timeoutMs: 600_000,
@@ -55,7 +56,7 @@ describe('defaults', () => {
       '/ostree/deploy/*/deploy/*',
       '/sysroot/state/deploy/*',
     ]);
-    expect(defaultConfig().pull.concurrency).toBe(3);
+    expect(defaultConfig().pull.concurrency).toBe('auto');
   });
 
   test.each(['', '\n\n', '; only a comment\n# and another\n', '[storage]\n[pull]\n'])(
@@ -73,6 +74,7 @@ describe('defaults', () => {
       'storage.podman-socket',
       'discovery.roots',
       'pull.concurrency',
+      'pull.max-concurrency',
       'pull.retries',
       'pull.retry-delay',
       'pull.timeout',
@@ -103,6 +105,7 @@ describe('every key is read', () => {
       'roots = /a   /b/*/c\t/a /sysroot',
       '[pull]',
       'concurrency = 32',
+      'max-concurrency = 1',
       'retries = 0',
       'retry-delay = 0.25',
       'timeout = 86400',
@@ -126,6 +129,7 @@ describe('every key is read', () => {
       discovery: { roots: ['/a', '/b/*/c', '/sysroot'] },
       pull: {
         concurrency: 32,
+        maxConcurrency: 1,
         retries: 0,
         retryDelayMs: 250,
         timeoutMs: 86_400_000,
@@ -153,15 +157,23 @@ describe('every key is read', () => {
     ['concurrency', '1', 1],
     ['concurrency', '32', 32],
     ['concurrency', '007', 7],
+    ['concurrency', 'auto', 'auto'],
+    ['concurrency', 'Auto', 'auto'],
+    ['max-concurrency', '1', 1],
+    ['max-concurrency', '32', 32],
     ['retries', '0', 0],
     ['retries', '10', 10],
     ['timeout', '1', 1000],
     ['timeout', '86400', 86_400_000],
   ])('[pull] %s = %s is accepted (boundary)', (key, value, expected) => {
     const pull = parseConfig(`[pull]\n${key} = ${value}\n`, FILE).pull;
-    expect(key === 'timeout' ? pull.timeoutMs : key === 'retries' ? pull.retries : pull.concurrency).toBe(
-      expected,
-    );
+    const read = {
+      timeout: pull.timeoutMs,
+      retries: pull.retries,
+      concurrency: pull.concurrency,
+      'max-concurrency': pull.maxConcurrency,
+    }[key];
+    expect(read).toBe(expected);
   });
 
   test.each([
@@ -208,7 +220,8 @@ const BAD_VALUES: Record<string, string[]> = {
   'storage.path': ['usr/lib/bootc/storage', './store', '', 'true', 'null', '" /x"'],
   'storage.podman-socket': ['podman.sock', '~/podman.sock', ''],
   'discovery.roots': ['', 'ostree/deploy/*', '/ relative', '* /'],
-  'pull.concurrency': ['0', '33', '-1', '2.5', 'three', '0x3', '1e1', '+3', '3 4', 'true', ''],
+  'pull.concurrency': ['0', '33', '-1', '2.5', 'three', '0x3', '1e1', '+3', '3 4', 'true', '', 'autox', 'auto 4'],
+  'pull.max-concurrency': ['0', '33', 'auto', '1.5', ''],
   'pull.retries': ['-1', '11', '1.5', 'x', ''],
   'pull.retry-delay': ['-1', '60.5', '61', 'abc', '1,5', '1.', '1e0', ''],
   'pull.timeout': ['0', '86401', '1.5', '10s', '-5', ''],
@@ -245,7 +258,7 @@ describe('bad values name the file, the key and the line', () => {
 
   test('the error quotes the bad value', () => {
     expect(parseError('[pull]\nconcurrency = lots\n').message).toBe(
-      `${FILE}:2: pull.concurrency: expected an integer from 1 to 32, got "lots"`,
+      `${FILE}:2: pull.concurrency: expected auto or an integer from 1 to 32, got "lots"`,
     );
     expect(parseError('[discovery]\nroots = / deploy/*\n').message).toContain('got "deploy/*"');
   });

@@ -32,6 +32,20 @@ export function integer(min: number, max: number): Rule<number> {
   };
 }
 
+/** The word `auto` (any letter case), or a decimal integer within [min, max] as integer() reads it. */
+export function autoOrInteger(min: number, max: number): Rule<number | 'auto'> {
+  const whole = integer(min, max);
+  const expects = `auto or ${whole.expects}`;
+  return {
+    expects,
+    check(text) {
+      if (text.toLowerCase() === 'auto') return { ok: true, value: 'auto' };
+      const checked = whole.check(text);
+      return checked.ok ? checked : expected(expects, text);
+    },
+  };
+}
+
 /** A non-negative decimal number (`1`, `0.5`, `.25`) within [min, max]. */
 export function decimal(min: number, max: number): Rule<number> {
   const expects = `a number from ${min} to ${max} (decimals allowed)`;

@@ -5,6 +5,7 @@ import {
   absolutePath,
   absolutePathList,
   absolutePaths,
+  autoOrInteger,
   boolean,
   decimal,
   integer,
@@ -18,7 +19,9 @@ export interface Config {
   storage: { path: string; podmanSocket: string };
   discovery: { roots: string[] };
   pull: {
-    concurrency: number;
+    /** Pulls in flight: fixed, or `auto` (grown while throughput grows, up to maxConcurrency). */
+    concurrency: number | 'auto';
+    maxConcurrency: number;
     retries: number;
     retryDelayMs: number;
     timeoutMs: number;
@@ -111,10 +114,19 @@ export const KEY_SPECS: readonly KeySpec[] = [
   spec({
     section: 'pull',
     key: 'concurrency',
-    default: '3',
-    description: 'Pulls in flight at the same time.',
-    rule: integer(1, 32),
+    default: 'auto',
+    description:
+      "Pulls in flight at the same time: auto starts at 2 and doubles while the pulls' throughput grows (up to max-concurrency); a number fixes it.",
+    rule: autoOrInteger(1, 32),
     set: (c, v) => (c.pull.concurrency = v),
+  }),
+  spec({
+    section: 'pull',
+    key: 'max-concurrency',
+    default: '16',
+    description: 'The most pulls in flight concurrency = auto may reach.',
+    rule: integer(1, 32),
+    set: (c, v) => (c.pull.maxConcurrency = v),
   }),
   spec({
     section: 'pull',
@@ -251,7 +263,7 @@ export function defaultConfig(): Config {
     file: null,
     storage: { path: '', podmanSocket: '' },
     discovery: { roots: [] },
-    pull: { concurrency: 0, retries: 0, retryDelayMs: 0, timeoutMs: 0, authFiles: [] },
+    pull: { concurrency: 0, maxConcurrency: 0, retries: 0, retryDelayMs: 0, timeoutMs: 0, authFiles: [] },
     gc: { enabled: false },
     daemon: { stateDirectory: '', keepJobs: 0, idleExitMs: 0 },
     staged: { lockFinalization: false, ostreeRunDir: '', sysroot: '', retryDelayMs: 0, retryMaxDelayMs: 0 },

@@ -4,27 +4,30 @@
 // time of each, it owns no timer, no I/O and no p-limit; the pool applies `level` after each event.
 //
 // The rule, one round at a time:
-//   - start at `start` (2), capped by `max` and the images to pull;
+//   - start at `start` (4), capped by `max` and the images to pull;
 //   - every pull is tagged with the level at which it started. Once `c` pulls started at the current
 //     level `c` have succeeded, the throughput at `c` is estimated by Little's law as
 //     c / mean(their latency) pulls per second;
-//   - the first round always doubles; later, when the estimate beats the previous level's by at least
-//     `gain` (15 %), the level doubles (capped by `max` and by the images not yet finished), else it
-//     goes back to the previous level and holds there for the rest of the run; at the cap it holds;
+//   - the first round always doubles (there is nothing to compare it with); later, against the
+//     previous level's estimate: ≥ 15 % better (`gain`) doubles again; more than that band worse
+//     ((1 + gain) × the estimate < the previous one) goes back to the previous level; in between it
+//     stays. Doubling is capped by `max` and by the images not yet finished; once it stays, goes back
+//     or reaches the cap, the level holds for the rest of the run;
 //   - a transient failure (one p-retry retries) halves the level (never below 1) and holds; once per
 //     window, as TCP does: failures of pulls that started before the last cut do not cut again;
 //   - failed pulls, and pulls that met a transient failure, are no samples.
 // Pulls started at an earlier level that finish later are ignored: their latency was measured at
 // another load. Near the end fewer than `c` pulls may start at `c`; then no decision is taken, and
-// none is needed: nothing is left to start.
+// none is needed: nothing is left to start. Why these numbers: docs/performance.md, "Adaptive pull
+// concurrency".
 export interface ControllerOptions {
   /** The highest level (`[pull] max-concurrency`), ≥ 1. */
   max: number;
   /** Images the pool will pull. */
   total: number;
-  /** The first level; default 2. */
+  /** The first level; default DEFAULT_START. */
   start?: number;
-  /** The relative gain in throughput a doubling must show to be kept; default 0.15. */
+  /** The relative change in throughput a doubling must show to grow again (or to go back); default DEFAULT_GAIN. */
   gain?: number;
 }
 
@@ -38,9 +41,10 @@ export interface PullTicket {
   transient: boolean;
 }
 
-export type LevelReason = 'grow' | 'back' | 'transient';
+/** `hold`: the level stays where it is (`from` = `to`) and growth stops. */
+export type LevelReason = 'grow' | 'hold' | 'back' | 'transient';
 
-/** One change of the level. */
+/** One decision of the controller: a change of level, or the end of growth. */
 export interface LevelChange {
   from: number;
   to: number;
@@ -57,20 +61,24 @@ export interface ConcurrencySummary {
   settled: number;
   /** The highest level reached. */
   highest: number;
-  /** Every level in order, the first included (e.g. [2, 4, 8, 4]). */
+  /** Every level in order, the first included (e.g. [4, 8, 16, 8]). */
   levels: number[];
   /** Throughput estimates per level measured, pulls/s. */
   throughput: Map<number, number>;
-  /** Whether growth stopped (a doubling did not pay, or a transient failure). */
+  /** Whether growth stopped (a doubling did not pay, the cap, or a transient failure). */
   held: boolean;
 }
 
-export const DEFAULT_START = 2;
 /**
- * A doubling must raise throughput by at least 15 %. A link that scales gives close to +100 % per
- * doubling, a store that applies layers one at a time gives ~0 % (docs/performance.md); 15 % keeps
- * the noise of a round of few samples on a loaded machine from buying pulls that do not pay, while
- * still growing where the link leaves more than that on the table.
+ * Where `auto` starts. 4, not 2: across the emulated WAN link a round at 2 cost ~0.8 s of a ~6 s
+ * cold pull of 20 images, while on loopback, where Podman applies layers one at a time, 2 and 4
+ * pulls take the same time (docs/performance.md). The old fixed default was 3.
+ */
+export const DEFAULT_START = 4;
+/**
+ * The band of a doubling's decision: ≥ 15 % more throughput grows again, more than 15 % less goes
+ * back. A link that scales gives close to +100 % per doubling, a store that applies layers one at a
+ * time ~0 %; the band keeps the noise of a round of few samples on a loaded machine from deciding.
  */
 export const DEFAULT_GAIN = 0.15;
 
@@ -114,7 +122,7 @@ export class ConcurrencyController {
     return { level: this.current, startedAt: now, transient: false };
   }
 
-  /** A pull succeeded at `now`. Returns the change of level it caused, if any. */
+  /** A pull succeeded at `now`. Returns the decision it led to, if any. */
   succeeded(ticket: PullTicket, now: number): LevelChange | null {
     this.done += 1;
     if (this.holding || ticket.transient || ticket.level !== this.current) return null;
@@ -162,14 +170,23 @@ export class ConcurrencyController {
     const before = this.previous;
     if (before !== undefined && throughput < before.throughput * (1 + this.gain)) {
       this.holding = true;
-      return this.change(before.level, 'back', throughput, before.throughput);
+      if (throughput * (1 + this.gain) < before.throughput) {
+        return this.change(before.level, 'back', throughput, before.throughput);
+      }
+      return { from: c, to: c, reason: 'hold', throughput, previous: before.throughput };
     }
     const left = this.total - this.done;
     const to = Math.min(2 * c, this.max, Math.max(left, 1));
     if (to <= c) {
       // At the cap (max-concurrency, or the images left): nothing to grow to.
       this.holding = true;
-      return null;
+      return {
+        from: c,
+        to: c,
+        reason: 'hold',
+        throughput,
+        ...(before !== undefined ? { previous: before.throughput } : {}),
+      };
     }
     this.previous = { level: c, throughput };
     return this.change(to, 'grow', throughput, before?.throughput);

@@ -21,16 +21,23 @@ export interface RunDepsOptions {
 async function loadRunDeps(o: RunDepsOptions): Promise<RunDeps> {
   const { config } = o;
   const roots = o.roots ?? new RootSet(config.discovery.roots);
-  const [{ StoreClient }, { ListingCache }, { ServedRoot }, { discoverRoots }, { readHostImages }, auth, kept] =
-    await Promise.all([
-      import('../store/podman-client.js'),
-      import('../store/listing-cache.js'),
-      import('../store/served-root.js'),
-      import('../discovery/index.js'),
-      import('../discovery/host-image.js'),
-      import('../store/auth.js'),
-      import('../store/kept-listing-file.js'),
-    ]);
+  const [
+    { StoreClient },
+    { ListingCache },
+    { ServedRoot },
+    { discoverRoots },
+    { readHostImages },
+    auth,
+    kept,
+  ] = await Promise.all([
+    import('../store/podman-client.js'),
+    import('../store/listing-cache.js'),
+    import('../store/served-root.js'),
+    import('../discovery/index.js'),
+    import('../discovery/host-image.js'),
+    import('../store/auth.js'),
+    import('../store/kept-listing-file.js'),
+  ]);
   const client = new StoreClient({ socketPath: config.storage.podmanSocket });
   const listing = new ListingCache(
     config.storage.path,
@@ -89,6 +96,7 @@ function staticRunDeps({
     gcEnabled: config.gc.enabled,
     pull: {
       concurrency: config.pull.concurrency,
+      maxConcurrency: config.pull.maxConcurrency,
       retries: config.pull.retries,
       retryDelayMs: config.pull.retryDelayMs,
       timeoutMs: config.pull.timeoutMs,

@@ -5,6 +5,7 @@ import type { Logger } from '../systemd/log.js';
 import { MessageId } from '../systemd/message-ids.js';
 import type { OriginError } from '../discovery/host-image.js';
 import type { DiscoveryError } from '../types.js';
+import type { ConcurrencySummary, LevelChange } from './concurrency-controller.js';
 import type { Job } from './job.js';
 import type { WantedImage } from './plan.js';
 import { BOUND_IMAGES_DIR } from '../discovery/discover-root.js';
@@ -81,6 +82,38 @@ export function logRetry(
     jobId: job.id,
     ATTEMPT: attempt,
     RETRIES_LEFT: left,
+  });
+}
+
+const perSecond = (x: number | undefined): string | undefined => (x === undefined ? undefined : x.toFixed(2));
+
+/** `[pull] concurrency = auto` moved its level (debug: several per run; no MESSAGE_ID, like a retry). */
+export function logConcurrencyChange(log: Logger, job: Job, c: LevelChange): void {
+  const why =
+    c.reason === 'transient'
+      ? 'a transient pull failure'
+      : `throughput ${perSecond(c.throughput)} pulls/s at ${c.from}` +
+        (c.previous === undefined ? '' : ` against ${perSecond(c.previous)} at the level before`);
+  const what = c.from === c.to ? `stays at ${c.to}` : `${c.from} → ${c.to}`;
+  log.debug(`pull concurrency ${what} (${c.reason}: ${why})`, {
+    jobId: job.id,
+    CONCURRENCY: c.to,
+    PREVIOUS_CONCURRENCY: c.from,
+    REASON: c.reason,
+    THROUGHPUT: perSecond(c.throughput),
+    PREVIOUS_THROUGHPUT: perSecond(c.previous),
+  });
+}
+
+/** Where `auto` settled, once per reconcile that pulled. */
+export function logConcurrencySettled(log: Logger, job: Job, s: ConcurrencySummary, max: number): void {
+  const levels = s.levels.join(' → ');
+  log.info(`pull concurrency settled at ${s.settled} (auto, max ${max}: ${levels})`, {
+    jobId: job.id,
+    CONCURRENCY: s.settled,
+    HIGHEST_CONCURRENCY: s.highest,
+    MAX_CONCURRENCY: max,
+    CONCURRENCY_LEVELS: s.levels.join(' '),
   });
 }
 

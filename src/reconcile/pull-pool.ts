@@ -1,19 +1,30 @@
 // The pull pool: bounded concurrency (p-limit), retries of transient failures with exponential
 // backoff and jitter (p-retry), a timeout per attempt, and cancellation through one AbortSignal.
-// Unauthorized, forbidden and manifest-unknown are never retried.
+// Unauthorized, forbidden and manifest-unknown are never retried. The concurrency is either fixed or
+// `auto`: then a ConcurrencyController (concurrency-controller.ts) sets p-limit's level from the
+// pulls' start and end times.
 import pLimit from 'p-limit';
 import pRetry from 'p-retry';
 import { PullError } from '../store/errors.js';
 import type { PullOptions } from '../store/podman-client.js';
 import type { WantedImage } from './plan.js';
 import { asError } from '../errors.js';
+import {
+  ConcurrencyController,
+  type ConcurrencySummary,
+  type LevelChange,
+  type PullTicket,
+} from './concurrency-controller.js';
 
 export interface PullClient {
   pull(reference: string, opts: PullOptions): Promise<void>;
 }
 
 export interface PullPoolOptions {
-  concurrency: number;
+  /** Pulls in flight: a fixed number, or `auto` (grown while throughput grows, up to maxConcurrency). */
+  concurrency: number | 'auto';
+  /** The cap of `auto`. */
+  maxConcurrency: number;
   retries: number;
   retryDelayMs: number;
   timeoutMs: number;
@@ -24,6 +35,12 @@ export interface PullPoolOptions {
   onProgress?(w: WantedImage, fraction: number): void;
   onRetry?(w: WantedImage, error: Error, attempt: number, retriesLeft: number): void;
   onDone?(w: WantedImage, error: Error | null): void;
+  /** `auto` only: the level changed. */
+  onLevel?(change: LevelChange): void;
+  /** `auto` only, when every pull has ended: where the level settled. */
+  onSettled?(summary: ConcurrencySummary): void;
+  /** The controller's clock, ms; default performance.now(). */
+  now?(): number;
 }
 
 export interface PullOutcome {
@@ -85,12 +102,23 @@ export async function runPulls(
   items: readonly WantedImage[],
   o: PullPoolOptions,
 ): Promise<PullOutcome[]> {
-  const limit = pLimit(o.concurrency);
-  return Promise.all(
+  const now = o.now ?? (() => performance.now());
+  const controller =
+    o.concurrency === 'auto'
+      ? new ConcurrencyController({ max: o.maxConcurrency, total: items.length })
+      : undefined;
+  const limit = pLimit(controller?.level ?? (o.concurrency as number));
+  const apply = (change: LevelChange | null): void => {
+    if (change === null) return;
+    if (limit.concurrency !== change.to) limit.concurrency = change.to;
+    o.onLevel?.(change);
+  };
+  const outcomes = await Promise.all(
     items.map((w) =>
       limit(async (): Promise<PullOutcome> => {
         if (o.signal.aborted) return { wanted: w, error: new Error('cancelled') };
         o.onStart?.(w);
+        const ticket: PullTicket | undefined = controller?.started(now());
         let error: Error | null = null;
         try {
           const auth = await o.credentialFor(w);
@@ -103,6 +131,7 @@ export async function runPulls(
             shouldRetry: ({ error: e }) => isTransient(e) && !o.signal.aborted,
             onFailedAttempt: ({ error: e, attemptNumber, retriesLeft }) => {
               if (isTransient(e) && retriesLeft > 0 && !o.signal.aborted) {
+                if (controller && ticket) apply(controller.transient(ticket, now()));
                 o.onRetry?.(w, e, attemptNumber, retriesLeft);
               }
             },
@@ -110,9 +139,14 @@ export async function runPulls(
         } catch (err) {
           error = o.signal.aborted ? new Error('cancelled') : asError(err);
         }
+        if (controller && ticket) {
+          apply(error === null ? controller.succeeded(ticket, now()) : controller.failed(ticket));
+        }
         o.onDone?.(w, error);
         return { wanted: w, error };
       }),
     ),
   );
+  if (controller && items.length > 0) o.onSettled?.(controller.summary());
+  return outcomes;
 }

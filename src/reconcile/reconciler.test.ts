@@ -77,7 +77,7 @@ function setup(
     logger: silent,
     storePath: dir,
     gcEnabled: true,
-    pull: { concurrency: 2, retries: 2, retryDelayMs: 1, timeoutMs: 5000 },
+    pull: { concurrency: 2, maxConcurrency: 16, retries: 2, retryDelayMs: 1, timeoutMs: 5000 },
     discover: async () => discoveries(),
     hostImages: async () => hosts,
     credentialFor: async () => undefined,

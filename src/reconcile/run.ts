@@ -30,7 +30,13 @@ export interface RunDeps {
   logger: Logger;
   storePath: string;
   gcEnabled: boolean;
-  pull: { concurrency: number; retries: number; retryDelayMs: number; timeoutMs: number };
+  pull: {
+    concurrency: number | 'auto';
+    maxConcurrency: number;
+    retries: number;
+    retryDelayMs: number;
+    timeoutMs: number;
+  };
   /** Discover every root of this run (configured, remembered and the caller's). */
   discover(extraRoots: readonly string[]): Promise<RootDiscovery[]>;
   /** The host images of these roots' deployments (their origin files), which GC keeps. */
@@ -181,6 +187,8 @@ async function pull(
     credentialFor: deps.credentialFor,
     onStart: (w) => job.pullStarted(w.reference),
     onProgress: (w, f) => job.pullProgress(w.reference, f),
+    onLevel: (change) => journal.logConcurrencyChange(log, job, change),
+    onSettled: (summary) => journal.logConcurrencySettled(log, job, summary, deps.pull.maxConcurrency),
     onRetry: (w, e, attempt, left) => {
       attempts.set(w.reference, attempt);
       journal.logRetry(log, job, w, e, attempt, left);

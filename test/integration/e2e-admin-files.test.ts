@@ -127,7 +127,7 @@ describe('the layered configuration under the unit', () => {
   it('a bad drop-in: --check-config exits 1, the unit fails, journalctl -x explains the ConfigError', async () => {
     await machine.sh(`printf '[pull]\\nconcurrency = 64\\n' > /etc/bound-imaged/config.d/60-bad.ini`);
     const expected =
-      '/etc/bound-imaged/config.d/60-bad.ini:2: pull.concurrency: expected an integer from 1 to 32, got "64"';
+      '/etc/bound-imaged/config.d/60-bad.ini:2: pull.concurrency: expected auto or an integer from 1 to 32, got "64"';
     const check = await machine.exec(['bound-imaged', '--check-config']);
     expect(check.code).toBe(1);
     expect(check.stderr).toBe(`bound-imaged: invalid configuration: ${expected}\n`);
