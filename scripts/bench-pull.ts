@@ -1,7 +1,7 @@
 // Benchmark (not a timed test): the reconcile engine against the way bootc does the same job, side by
 // side in one run on the same loopback registry (real docker-registry, real Podman):
 //   (a) cold pull of 20 bound images into a fresh store: our runReconcile (discovery, store check,
-//       plan, pull pool at the default concurrency 3, GC) vs bootc's loop, one image at a time:
+//       plan, pull pool at the default concurrency `auto`, GC) vs bootc's loop, one image at a time:
 //       `podman --root STORE image exists REF` then `podman --root STORE pull REF`;
 //   (b) a no-op reconcile of 100 bound images that are all present vs the same `image exists` loop.
 // Both sides use the same Podman config (registries.conf marking the registry insecure, storage.conf)
@@ -19,8 +19,12 @@
 // Knobs: BENCH_COLD_RUNS (default 3), BENCH_NOOP_RUNS (5), BENCH_IMAGE_BYTES (3 MiB of random
 // payload per cold image, over 2 layers on top of the shared busybox layer); the WAN link:
 // BENCH_WAN_RTT_MS (40), BENCH_WAN_CONN_MBIT (100, per connection), BENCH_WAN_LINK_MBIT (1000, all
-// connections together), BENCH_WAN_RTT_MS=0 skips the WAN line; BENCH_WAN_CURVE=1,2,4,8,16 also
-// times our side alone through the link at each of those pull concurrencies (one run each).
+// connections together), BENCH_WAN_RTT_MS=0 skips the WAN line; BENCH_WAN_CURVE=1,2,4,8,16,auto also
+// times our side alone through the link at each of those pull concurrencies (one run each; `auto` is
+// the default adaptive pool). For every run of ours at `auto` the levels its controller went through
+// are noted on stderr. BENCH_ONLY=cold,wan,noop picks the parts that run (comma-separated; all by
+// default): BENCH_ONLY=wan runs the WAN line and its curve alone. BENCH_DAEMON=tsc makes
+// noop-100-activated start the development build instead of the bundle the packages ship.
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
@@ -49,11 +53,19 @@ const NOOP_RUNS = Number(process.env.BENCH_NOOP_RUNS ?? 5);
 const IMAGE_BYTES = Number(process.env.BENCH_IMAGE_BYTES ?? 3 * 1024 * 1024);
 const WAN = wanOptionsFromEnv('BENCH_WAN_', { rttMs: 40, connMbit: 100, linkMbit: 1000 });
 /** BENCH_ONLY: which parts run (comma-separated: cold, wan, noop); all by default. */
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'cold,wan,noop').split(',').map((x) => x.trim()));
-const WAN_CURVE = (process.env.BENCH_WAN_CURVE ?? '')
+const PARTS = ['cold', 'wan', 'noop'];
+const ONLY = new Set((process.env.BENCH_ONLY ?? PARTS.join(',')).split(',').map((x) => x.trim()));
+for (const part of ONLY) {
+  if (!PARTS.includes(part))
+    throw new Error(`BENCH_ONLY: expected some of ${PARTS.join(',')}, got "${part}"`);
+}
+const WAN_CURVE: Concurrency[] = (process.env.BENCH_WAN_CURVE ?? '')
   .split(',')
-  .filter((x) => x.trim() !== '')
-  .map(Number);
+  .map((x) => x.trim())
+  .filter((x) => x !== '')
+  .map((x) => (x === 'auto' ? 'auto' : Number(x)));
+
+type Concurrency = number | 'auto';
 
 const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 
@@ -170,14 +182,24 @@ async function writeRoot(root: string, refs: readonly string[]): Promise<void> {
   }
 }
 
-const discard = new Writable({ write: (_c, _e, done) => done() });
+/** The pool's `pull concurrency …` log lines (changes at debug, where it settled at info) of each run. */
+let concurrencyLines: string[] = [];
+const poolLog = new Writable({
+  write: (chunk: Buffer, _e, done) => {
+    for (const line of chunk.toString().split('\n')) {
+      const m = /^<\d>(pull concurrency [^\n]*?)(?= job=|$)/.exec(line);
+      if (m) concurrencyLines.push(m[1] ?? '');
+    }
+    done();
+  },
+});
 
-/** The daemon's real dependencies (defaults: concurrency 3) on `svc`, modules loaded and socket checked. */
+/** The daemon's real dependencies (defaults: concurrency auto) on `svc`, modules loaded and socket checked. */
 async function ourDeps(
   svc: PodmanService,
   root: string,
   dir: string,
-  concurrency?: number,
+  concurrency?: Concurrency,
 ): Promise<RunDeps> {
   const config: Config = defaultConfig();
   if (concurrency !== undefined) config.pull.concurrency = concurrency;
@@ -185,7 +207,8 @@ async function ourDeps(
   config.storage.podmanSocket = svc.socketPath;
   config.discovery.roots = [root];
   config.pull.authFiles = [join(dir, 'no-auth.json')];
-  const deps = createRunDeps({ config, logger: createLogger({ sink: 'stderr', stderr: discard }) });
+  const logger = createLogger({ sink: 'stderr', stderr: poolLog, minPriority: 'debug' });
+  const deps = createRunDeps({ config, logger });
   // A running daemon has loaded its modules before any reconcile: keep that one-time cost out.
   await deps.store.storeRoot();
   return deps;
@@ -198,8 +221,35 @@ let coldRoots = 0;
 async function ourReconcile(deps: RunDeps, expectPulled: number): Promise<number> {
   const job = new Job(jobIds++, { extraRoots: [], pullPolicy: 'missing', dryRun: false, gc: true }, 0);
   const t0 = nowMs();
-  await runReconcile(job, deps);
+  // BENCH_VERBOSE: each pull's span in the run, to see what bounds it (first start, spacing, tail).
+  const spans: [number, number][] = [];
+  const timed: RunDeps = process.env.BENCH_VERBOSE
+    ? {
+        ...deps,
+        store: {
+          ...deps.store,
+          storeRoot: () => deps.store.storeRoot(),
+          listImages: () => deps.store.listImages(),
+          imageId: (r) => deps.store.imageId(r),
+          removeImage: (id) => deps.store.removeImage(id),
+          untag: (n) => deps.store.untag(n),
+          pull: async (r, o) => {
+            const a = nowMs() - t0;
+            await deps.store.pull(r, o);
+            spans.push([a, nowMs() - t0]);
+          },
+        },
+      }
+    : deps;
+  await runReconcile(job, timed);
   const ms = nowMs() - t0;
+  if (spans.length > 0) {
+    spans.sort((x, y) => x[1] - y[1]);
+    const fmt = (x: number): string => (x / 1000).toFixed(2);
+    note(
+      `  pulls (start-end s, by end): ${spans.map(([a, b]) => `${fmt(a)}-${fmt(b)}`).join(' ')}; run ${fmt(ms)}`,
+    );
+  }
   const s = job.snapshot();
   if (s.state !== 'success' || s.pulled.length !== expectPulled) {
     throw new Error(`our reconcile: ${s.result}, pulled ${s.pulled.length}: ${JSON.stringify(s.errors)}`);
@@ -215,6 +265,8 @@ async function storeCount(cli: PodmanCli): Promise<number> {
 
 interface Figures {
   ours: number[];
+  /** Where `auto` settled in each run of ours (its log line), when it ran. */
+  levels: string[];
   baseline: number[];
   /** Share of the machine's CPU other work took while each timed run went on. */
   othersOurs: number[];
@@ -226,6 +278,7 @@ function report(name: string, f: Figures): void {
   const b = median(f.baseline);
   note(`${name} ours runs: ${f.ours.map((x) => x.toFixed(0)).join(' ')} ms`);
   note(`${name} baseline runs: ${f.baseline.map((x) => x.toFixed(0)).join(' ')} ms`);
+  for (const l of f.levels) note(`${name} ours: ${l}`);
   const pct = (xs: number[]): string => xs.map((x) => `${(x * 100).toFixed(0)}%`).join(' ');
   note(
     `${name} CPU taken by other work: ours runs ${pct(f.othersOurs)}, baseline runs ${pct(f.othersBaseline)}`,
@@ -239,12 +292,12 @@ async function coldPull(
   images: MadeImage[],
   dir: string,
   registryHost = sb.registry.host,
-  opts: { runs?: number; sides?: readonly ('ours' | 'baseline')[]; concurrency?: number } = {},
+  opts: { runs?: number; sides?: readonly ('ours' | 'baseline')[]; concurrency?: Concurrency } = {},
 ): Promise<Figures> {
   const refs = images.map((i) => i.reference.replace(sb.registry.host, registryHost));
   const root = join(dir, `cold-root-${coldRoots++}`);
   await writeRoot(root, refs);
-  const f: Figures = { ours: [], baseline: [], othersOurs: [], othersBaseline: [] };
+  const f: Figures = { ours: [], levels: [], baseline: [], othersOurs: [], othersBaseline: [] };
   for (let rep = 0; rep < (opts.runs ?? COLD_RUNS); rep++) {
     const order = rep % 2 === 0 ? (['ours', 'baseline'] as const) : (['baseline', 'ours'] as const);
     for (const side of order.filter((s) => opts.sides?.includes(s) ?? true)) {
@@ -253,8 +306,14 @@ async function coldPull(
         if (side === 'ours') {
           const deps = await ourDeps(svc, root, dir, opts.concurrency);
           const meter = startCpuMeter([svc.socketPath, sb.registry.dir]);
+          concurrencyLines = [];
           f.ours.push(await ourReconcile(deps, refs.length));
           f.othersOurs.push(meter());
+          const settled = concurrencyLines.find((l) => l.includes('settled'));
+          if (settled !== undefined) {
+            f.levels.push(settled);
+            if (process.env.BENCH_VERBOSE) for (const l of concurrencyLines) note(`  ${l}`);
+          }
         } else {
           const meter = startCpuMeter([svc.socketPath, sb.registry.dir]);
           const t0 = nowMs();
@@ -293,7 +352,7 @@ async function noop(
     const t0 = nowMs();
     await ourReconcile(deps, refs.length); // fills the store (untimed)
     note(`noop-100: store filled with ${refs.length} images in ${(nowMs() - t0).toFixed(0)} ms`);
-    const f: Figures = { ours: [], baseline: [], othersOurs: [], othersBaseline: [] };
+    const f: Figures = { ours: [], levels: [], baseline: [], othersOurs: [], othersBaseline: [] };
     const needles = [svc.socketPath, sb.registry.dir];
     const baseline = async (): Promise<void> => {
       const meter = startCpuMeter(needles);
@@ -305,6 +364,7 @@ async function noop(
     };
     const first: Figures = {
       ours: [],
+      levels: [],
       baseline: f.baseline,
       othersOurs: [],
       othersBaseline: f.othersBaseline,
@@ -322,6 +382,7 @@ async function noop(
     };
     const activated: Figures = {
       ours: [],
+      levels: [],
       baseline: f.baseline,
       othersOurs: [],
       othersBaseline: f.othersBaseline,
@@ -375,9 +436,11 @@ async function main(): Promise<void> {
     const cold = await sb.makeImages(
       Array.from({ length: COLD_IMAGES }, (_, i) => ({ name: `cold/img${i}`, layers: 3, size: IMAGE_BYTES })),
     );
-    const present = await sb.makeImages(
-      Array.from({ length: NOOP_IMAGES }, (_, i) => ({ name: `noop/img${i}`, layers: 2, size: 4096 })),
-    );
+    const present = ONLY.has('noop')
+      ? await sb.makeImages(
+          Array.from({ length: NOOP_IMAGES }, (_, i) => ({ name: `noop/img${i}`, layers: 2, size: 4096 })),
+        )
+      : [];
     note(
       `images pushed in ${(nowMs() - t0).toFixed(0)} ms (${COLD_IMAGES} × ~${(IMAGE_BYTES / 2 ** 20).toFixed(1)} MiB + busybox layer, ${NOOP_IMAGES} small)`,
     );
@@ -392,7 +455,7 @@ async function main(): Promise<void> {
         for (const c of WAN_CURVE) {
           const f = await coldPull(sb, cold, dir, proxy.host, { runs: 1, sides: ['ours'], concurrency: c });
           note(
-            `cold-pull-20-wan ours at concurrency ${c}: ${f.ours[0]?.toFixed(0)} ms (other work ${((f.othersOurs[0] ?? 0) * 100).toFixed(0)}%)`,
+            `cold-pull-20-wan ours at concurrency ${c}: ${f.ours[0]?.toFixed(0)} ms (other work ${((f.othersOurs[0] ?? 0) * 100).toFixed(0)}%)${f.levels[0] ? `: ${f.levels[0]}` : ''}`,
           );
         }
         note(`WAN link: ${proxy.connections} connections in all`);
