@@ -42,7 +42,9 @@ export function collectWanted(discoveries: readonly RootDiscovery[]): WantedImag
     }
   }
   // Code-unit order: the same on every host whatever its locale, and no ICU collation data loaded.
-  return [...byRef.values()].sort((a, b) => (a.reference < b.reference ? -1 : a.reference > b.reference ? 1 : 0));
+  return [...byRef.values()].sort((a, b) =>
+    a.reference < b.reference ? -1 : a.reference > b.reference ? 1 : 0,
+  );
 }
 
 /** The normalized form of a name the store lists, or the raw name when it does not parse. */
