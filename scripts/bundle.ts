@@ -23,7 +23,7 @@ import {
 } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Metafile, Plugin } from 'esbuild';
+import type { BuildOptions, Metafile, Plugin } from 'esbuild';
 import { build } from 'esbuild';
 
 import { messageOf } from '../src/errors.js';
@@ -157,6 +157,19 @@ module.exports = new Proxy({}, { get: (_t, p) => (typeof p === 'symbol' || p ===
   };
 }
 
+/** What every esbuild run of the bundle shares: Node 20, minified but with names kept, a metafile. */
+const COMMON = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  keepNames: true,
+  legalComments: 'none',
+  metafile: true,
+  logLevel: 'warning',
+} as const satisfies BuildOptions;
+
 /** Where the packages dbus-next loads only on use lie in the tree, each one CommonJS file. */
 const LAZY_DIR = 'lazy';
 
@@ -231,16 +244,8 @@ export async function bundleLazyPackages(outdir: string): Promise<Metafile[]> {
         loader: 'js',
       },
       outfile: join(outdir, LAZY_DIR, `${name}.cjs`),
-      bundle: true,
+      ...COMMON,
       format: 'cjs',
-      platform: 'node',
-      target: 'node20',
-      minifyWhitespace: true,
-      minifySyntax: true,
-      keepNames: true,
-      legalComments: 'none',
-      metafile: true,
-      logLevel: 'warning',
     });
     metas.push(r.metafile);
   }
@@ -285,18 +290,10 @@ export async function bundle(outdir: string, opts: { splitting?: boolean } = {})
     absWorkingDir: REPO,
     entryPoints: { 'bound-imaged': 'src/main.ts', 'bound-images': 'src/cli/main.ts' },
     outdir,
-    bundle: true,
+    ...COMMON,
     splitting: opts.splitting ?? true,
     format: 'esm',
-    platform: 'node',
-    target: 'node20',
     chunkNames: 'chunk-[hash]',
-    minifyWhitespace: true,
-    minifySyntax: true,
-    keepNames: true,
-    legalComments: 'none',
-    metafile: true,
-    logLevel: 'warning',
     // CommonJS packages inside an ES module bundle: their require() of Node's builtins and of the
     // addons goes through a real require of this chunk's location.
     banner: {

@@ -1,6 +1,7 @@
 // One reconcile, step by step: discover → check the store → plan → pull → GC → result.
 // Everything it learns goes into the Job (progress model) and the journal; it never speaks D-Bus.
 import type { Logger } from '../systemd/log.js';
+import type { Config } from '../config/index.js';
 import { messageOf } from '../errors.js';
 import { StoreError } from '../store/errors.js';
 import { sameDirectory } from '../store/served-root.js';
@@ -30,13 +31,8 @@ export interface RunDeps {
   logger: Logger;
   storePath: string;
   gcEnabled: boolean;
-  pull: {
-    concurrency: number | 'auto';
-    maxConcurrency: number;
-    retries: number;
-    retryDelayMs: number;
-    timeoutMs: number;
-  };
+  /** The configuration's [pull] section, but the auth files: credentials come from `credentialFor`. */
+  pull: Omit<Config['pull'], 'authFiles'>;
   /** Discover every root of this run (configured, remembered and the caller's). */
   discover(extraRoots: readonly string[]): Promise<RootDiscovery[]>;
   /** The host images of these roots' deployments (their origin files), which GC keeps. */

@@ -88,18 +88,22 @@ afterAll(async () => {
 });
 
 describe('the calls a reconcile makes to the Podman API', () => {
+  /** The daemon's configuration for one root: the sandbox's store behind the counting proxy. */
+  const configFor = (root: string) =>
+    testConfig({
+      storePath: sb.podman.storePath,
+      socketPath: api.socketPath,
+      roots: [root],
+      authFile: join(dir, 'no-auth.json'),
+    });
+
   it('pulling four images: one /info, at most two store listings, at most one lookup per pulled image', async () => {
     const root = join(dir, 'root');
     await writeRoot(
       root,
       images.map((img, i) => imageUnit(`img${i}`, img.reference)),
     );
-    const config = testConfig({
-      storePath: sb.podman.storePath,
-      socketPath: api.socketPath,
-      roots: [root],
-      authFile: join(dir, 'no-auth.json'),
-    });
+    const config = configFor(root);
     api.calls.length = 0;
     const run = await reconcile(config);
     expect(run.snap.state).toBe('success');
@@ -138,12 +142,7 @@ describe('the calls a reconcile makes to the Podman API', () => {
   it('a no-op run reuses the last listing; a change made by another podman is seen by the next run', async () => {
     const root = join(dir, 'root3');
     await writeRoot(root, [imageUnit('a', images[0]!.reference), imageUnit('b', images[1]!.reference)]);
-    const config = testConfig({
-      storePath: sb.podman.storePath,
-      socketPath: api.socketPath,
-      roots: [root],
-      authFile: join(dir, 'no-auth.json'),
-    });
+    const config = configFor(root);
     const daemon: { deps?: RunDeps } = {};
     const listings = async (
       run: () => Promise<ReconcileRun>,
@@ -190,12 +189,7 @@ describe('the calls a reconcile makes to the Podman API', () => {
   it('a listing kept in the state directory serves the next process; a change between processes is seen', async () => {
     const root = join(dir, 'root4');
     await writeRoot(root, [imageUnit('a', images[0]!.reference), imageUnit('b', images[1]!.reference)]);
-    const config = testConfig({
-      storePath: sb.podman.storePath,
-      socketPath: api.socketPath,
-      roots: [root],
-      authFile: join(dir, 'no-auth.json'),
-    });
+    const config = configFor(root);
     const state = join(dir, 'state4');
     await mkdir(state, { recursive: true });
     const logger = createLogger({

@@ -72,6 +72,16 @@ function settled(log: string[]): { settled: number; highest: number; levels: num
   };
 }
 
+/** Every one of `refs` is a name in `svc`'s store, by Podman's own listing. */
+async function expectStored(svc: PodmanService, refs: readonly string[]): Promise<void> {
+  const listed = await listStore(svc);
+  for (const ref of refs)
+    expect(
+      listed.some((img) => img.names.includes(ref)),
+      ref,
+    ).toBe(true);
+}
+
 describe('[pull] concurrency = auto', () => {
   it('through a WAN link, grows past its first doubling and pulls every image', async () => {
     const svc = await startPodmanService({ insecureRegistries: [wan.host] });
@@ -88,12 +98,7 @@ describe('[pull] concurrency = auto', () => {
     // The second doubling was measured: 8 against 4 (capped by the images left, so maybe not 16).
     const grew = run.log.filter((l) => /pull concurrency 8 → \d+ \(grow: throughput .* against /.test(l));
     expect(grew, run.log.filter((l) => l.includes('pull concurrency')).join('\n')).toHaveLength(1);
-    const listed = await listStore(svc);
-    for (const ref of refs)
-      expect(
-        listed.some((img) => img.names.includes(ref)),
-        ref,
-      ).toBe(true);
+    await expectStored(svc, refs);
   });
 
   it('on loopback, pulls every image and stays within max-concurrency', async () => {
@@ -107,11 +112,6 @@ describe('[pull] concurrency = auto', () => {
     expect(s.levels[0]).toBe(4);
     expect(s.highest).toBeLessThanOrEqual(16);
     expect(s.settled).toBeGreaterThanOrEqual(1);
-    const listed = await listStore(svc);
-    for (const ref of refs)
-      expect(
-        listed.some((img) => img.names.includes(ref)),
-        ref,
-      ).toBe(true);
+    await expectStored(svc, refs);
   });
 });
