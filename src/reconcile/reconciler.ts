@@ -110,7 +110,9 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
     for (let job = this.queue.shift(); job; job = this.queue.shift()) {
       this.current = job;
       try {
-        // Loaded on the first job: the run's modules (plan, pool, GC, journal) stay off the start path.
+        // The job has left the queue: it is no longer waiting for another reconcile, even while the
+        // run's modules (plan, pool, GC, journal: off the start path) load on the first job.
+        job.setPhase('discover');
         const { runReconcile } = await import('./run.js');
         await runReconcile(job, this.deps);
       } finally {
