@@ -126,6 +126,8 @@ describe('Reconciler', () => {
     const other = reconciler.start({ ...OPTS, pullPolicy: 'always' }, 0);
     expect(other.id).not.toBe(first.id);
     expect(other.phase).toBe('waiting');
+    // The running job is not waiting, not even before the run's modules have loaded.
+    expect(first.phase).not.toBe('waiting');
     expect(reconciler.start({ ...OPTS, pullPolicy: 'always' }, 0).id).toBe(other.id);
     open();
     await finished(first);
