@@ -116,7 +116,7 @@ export const KEY_SPECS: readonly KeySpec[] = [
     key: 'concurrency',
     default: 'auto',
     description:
-      "Pulls in flight at the same time: auto starts at 2 and doubles while the pulls' throughput grows (up to max-concurrency); a number fixes it.",
+      "Pulls in flight at the same time: auto starts at 4 and doubles while the pulls' throughput grows (up to max-concurrency); a number fixes it.",
     rule: autoOrInteger(1, 32),
     set: (c, v) => (c.pull.concurrency = v),
   }),
