@@ -8,7 +8,7 @@
 //   bench ready-tsc: …
 //   bench idle-rss: ours=<MB>MB                                               (target ≤ 60)
 //   bench idle-rss-tsc: …
-// BENCH_BUNDLE=a.js,b.js adds other bundled daemons (e.g. built with --no-splitting) to the same
+// BENCH_BUNDLE=a.js,b.js adds other bundled daemons (e.g. built with --splitting) to the same
 // runs: `bench ready-bundle`, `bench ready-bundle-2`, … and their idle-rss lines.
 import { spawn, execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';

@@ -1,15 +1,16 @@
 // The self-contained runtime tree a package installs under /usr/lib/bound-imaged/: the daemon and the
-// client bundled by esbuild (ESM for Node 20, code split so the lazy imports that make READY fast stay
-// lazy), the two native addons they load, and nothing from node_modules beside them:
+// client bundled by esbuild (ESM for Node 20, one file per entry point: the modules they import lazily
+// are still evaluated only on first use, esbuild wraps each in an initializer), the two native addons
+// they load, and nothing from node_modules beside them:
 //
-//   bound-imaged.js, bound-images.js   the entry points (the daemon, the client)
-//   chunk-*.js                         modules shared or loaded on demand (the Podman client, discovery, …)
+//   bound-imaged.js, bound-images.js   the daemon and the client, each a whole program
+//   lazy/*.cjs                         packages dbus-next reaches but seldom runs, required on first use
 //   native/notify.node, native/journal_send.node   sd-notify's and systemd-journald's addons
 //   package.json                       name, version (the daemon's Version), "type": "module", the
 //                                      Node ABI the addons were built for
 //   THIRD-PARTY-LICENSES               the licenses of the bundled npm packages
 //
-// usage: node dist/scripts/bundle.js [--no-splitting] [OUTDIR]
+// usage: node dist/scripts/bundle.js [--splitting] [OUTDIR]
 //        (default OUTDIR build/bundle; prints its files and bytes)
 import {
   copyFileSync,
@@ -51,7 +52,7 @@ const REPO = repoRoot();
  */
 const LEFT_OUT = ['x11', 'usocket'];
 
-/** Where the bundle's code finds the addons: relative to the chunk, which lies in the tree's root. */
+/** Where the bundle's code finds the addons: relative to the file that loads them, in the tree's root. */
 const NATIVE_DIR = 'native';
 
 const NATIVE_REQUIRE = `// bundled replacement of src/systemd/native-require.ts: the bindings are compiled into this bundle
@@ -106,7 +107,7 @@ function nativePlugin(outdir: string, copied: Map<string, string>): Plugin {
         loader: 'js',
         resolveDir: dirname(args.path),
       }));
-      // `require('./build/Release/x.node')` (systemd-journald) → ./native/x.node beside the chunk.
+      // `require('./build/Release/x.node')` (systemd-journald) → ./native/x.node beside the file.
       b.onResolve({ filter: /\.node$/ }, (args) => {
         if (args.path.startsWith(`./${NATIVE_DIR}/`) && args.namespace === 'bindings') {
           return { path: args.path, external: true };
@@ -176,7 +177,7 @@ const LAZY_DIR = 'lazy';
 /**
  * Packages dbus-next reaches that the daemon seldom or never runs, each bundled into a CommonJS file
  * of its own under lazy/ and required from there on first use, so that READY waits neither for
- * their evaluation nor for V8 to parse them with the chunk that holds dbus-next (a third of it):
+ * their evaluation nor for V8 to parse them with the code that holds dbus-next (a third of it, when it was one chunk):
  *   - xml2js (with xmlbuilder and sax): every bus builds a Builder and every proxy object a Parser
  *     when it is made, so dbus-next gets a Builder and a Parser that require the real one on their
  *     first buildObject()/parseString(). The daemon answers Introspect from the contract
@@ -281,7 +282,11 @@ export interface BundleResult {
   files: { path: string; bytes: number }[];
 }
 
-/** `splitting: false` (the --no-splitting flag) only to measure what code splitting buys: one file per entry point, everything loaded at start. */
+/**
+ * `splitting: true` (the --splitting flag) only to measure what code splitting would buy: chunks
+ * shared by the two entry points and one per lazily imported module. The shipped tree is unsplit: its
+ * daemon reached READY ~12 % sooner (docs/performance.md, "Start and memory").
+ */
 export async function bundle(outdir: string, opts: { splitting?: boolean } = {}): Promise<BundleResult> {
   rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
@@ -291,11 +296,11 @@ export async function bundle(outdir: string, opts: { splitting?: boolean } = {})
     entryPoints: { 'bound-imaged': 'src/main.ts', 'bound-images': 'src/cli/main.ts' },
     outdir,
     ...COMMON,
-    splitting: opts.splitting ?? true,
+    splitting: opts.splitting ?? false,
     format: 'esm',
     chunkNames: 'chunk-[hash]',
     // CommonJS packages inside an ES module bundle: their require() of Node's builtins and of the
-    // addons goes through a real require of this chunk's location.
+    // addons goes through a real require of this file's location.
     banner: {
       js: "import{createRequire as __biRequire}from'node:module';const require=__biRequire(import.meta.url);",
     },
@@ -344,7 +349,7 @@ export async function bundle(outdir: string, opts: { splitting?: boolean } = {})
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
   const args = process.argv.slice(2);
-  const splitting = !args.includes('--no-splitting');
+  const splitting = args.includes('--splitting');
   const outdir = resolve(args.find((a) => !a.startsWith('--')) ?? join(REPO, 'build', 'bundle'));
   bundle(outdir, { splitting }).then(
     ({ files }) => {

@@ -1,5 +1,5 @@
 // The daemon as the packages install it, for the benchmarks: the bundled tree of scripts/bundle.ts
-// (esbuild, ESM, code split, the addons beside it), built fresh from this checkout into a directory of
+// (esbuild, ESM, one file per entry point, the addons and lazy/ beside it), built fresh from this checkout into a directory of
 // the caller's, so a figure never comes from a stale build/bundle. BENCH_DAEMON=tsc measures the
 // development build (dist/src/main.js with node_modules) instead.
 import { join } from 'node:path';

@@ -1,4 +1,4 @@
-// scripts/bundle.ts leaves xml2js and event-stream out of the chunk that holds dbus-next and
+// scripts/bundle.ts leaves xml2js and event-stream out of the code that holds dbus-next and
 // requires them from lazy/ on first use. This bundles a small client with the same plugin and lazy
 // files and runs it against a real dbus-daemon: a proxy object (what the daemon's shutdown watch makes
 // for logind) must still parse the bus's Introspect answer and dbus-next must still render the
