@@ -85,6 +85,9 @@ export async function startCockpitWs(bus: PrivateBus, opts: { uid?: number } = {
         XDG_DATA_HOME: dataHome,
         XDG_CONFIG_HOME: join(home, '.config'),
         XDG_RUNTIME_DIR: join(dir, 'run'),
+        // No session bus: the page uses the system bus only, and without an address the bridge's
+        // GLib would autolaunch a session dbus-daemon that outlives the test.
+        DBUS_SESSION_BUS_ADDRESS: `unix:path=${join(dir, 'no-session-bus')}`,
         // A locale every machine has (cockpit-ws warns about one it cannot load).
         LANG: 'C.UTF-8',
         LC_ALL: 'C.UTF-8',
