@@ -88,6 +88,8 @@ export async function startCockpitWs(bus: PrivateBus, opts: { uid?: number } = {
         // No session bus: the page uses the system bus only, and without an address the bridge's
         // GLib would autolaunch a session dbus-daemon that outlives the test.
         DBUS_SESSION_BUS_ADDRESS: `unix:path=${join(dir, 'no-session-bus')}`,
+        // Nor an ssh-agent, which the bridge starts when none is named, and which outlives it too.
+        SSH_AUTH_SOCK: join(dir, 'no-ssh-agent'),
         // A locale every machine has (cockpit-ws warns about one it cannot load).
         LANG: 'C.UTF-8',
         LC_ALL: 'C.UTF-8',
