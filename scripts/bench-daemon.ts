@@ -10,13 +10,14 @@
 //   bench idle-rss-tsc: …
 // BENCH_BUNDLE=a.js,b.js adds other bundled daemons (e.g. built with --splitting) to the same
 // runs: `bench ready-bundle`, `bench ready-bundle-2`, … and their idle-rss lines.
-import { spawn, execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { makeTempDir, releaseDir } from './harness/cleanup.js';
 import { startPrivateBus, type PrivateBus } from './harness/dbus-daemon.js';
 import { startSandbox } from './harness/index.js';
+import { daemonAfterFirstReconcile, writeBenchConfig, writeBoundRoot } from './harness/bench-daemon-run.js';
+import { processMemMb } from './harness/read-burst.js';
 import { startNotifyListener, type NotifyListener } from './harness/notify-listener.js';
 import { shippedDaemon, TSC_DAEMON } from './harness/shipped-daemon.js';
 import { stackOf } from '../src/errors.js';
@@ -37,24 +38,15 @@ function median(xs: number[]): number {
   return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
-async function writeConfig(dir: string, storePath: string, socket: string, root: string): Promise<string> {
-  const file = join(dir, 'config.ini');
-  await writeFile(
-    file,
-    [
-      '[storage]',
-      `path = ${storePath}`,
-      `podman-socket = ${socket}`,
-      '[discovery]',
-      `roots = ${root}`,
-      '[pull]',
-      `auth-file = ${join(dir, 'no-auth.json')}`,
-      '[daemon]',
-      `state-directory = ${join(dir, 'state')}`,
-      '',
-    ].join('\n'),
-  );
-  return file;
+/** The daemon's configuration in `dir`: the store, the socket and the root given. */
+function writeConfig(dir: string, storePath: string, socket: string, root: string): Promise<string> {
+  return writeBenchConfig(join(dir, 'config.ini'), {
+    storePath,
+    podmanSocket: socket,
+    root,
+    authFile: join(dir, 'no-auth.json'),
+    stateDirectory: join(dir, 'state'),
+  });
 }
 
 /** Process start of a bare `node -e 0` to its exit. */
@@ -99,19 +91,6 @@ async function daemonReady(
   return (ready?.receivedAtMs ?? nowMs()) - t0;
 }
 
-function busctl(bus: PrivateBus, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) =>
-    execFile('busctl', [`--address=${bus.address}`, ...args], (err, stdout, stderr) =>
-      err ? reject(new Error(`busctl ${args.join(' ')}: ${stderr}`)) : resolve(stdout.trim()),
-    ),
-  );
-}
-
-function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
-
 async function idleRss(bus: PrivateBus, dir: string, daemon: string): Promise<number> {
   await mkdir(dir, { recursive: true });
   const sandbox = await startSandbox();
@@ -122,43 +101,14 @@ async function idleRss(bus: PrivateBus, dir: string, daemon: string): Promise<nu
       { name: 'bench/c', layers: 3, size: 256 * 1024 },
     ]);
     const root = join(dir, 'root');
-    const units = join(root, 'usr/share/containers/systemd');
-    const bound = join(root, 'usr/lib/bootc/bound-images.d');
-    await mkdir(units, { recursive: true });
-    await mkdir(bound, { recursive: true });
-    for (const [i, img] of made.entries()) {
-      await writeFile(join(units, `b${i}.image`), `[Image]\nImage=${img.reference}\n`);
-      await symlink(`/usr/share/containers/systemd/b${i}.image`, join(bound, `b${i}.image`));
-    }
+    await writeBoundRoot(
+      root,
+      made.map((img) => img.reference),
+    );
     const config = await writeConfig(dir, sandbox.podman.storePath, sandbox.podman.socketPath, root);
-    const p = spawn(process.execPath, [daemon, '--config', config], {
-      stdio: 'ignore',
-      env: { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: bus.address },
-    });
+    const p = await daemonAfterFirstReconcile(bus, daemon, config); // the heap settles 2 s after the run
     try {
-      for (let i = 0; i < 200; i++) {
-        const owner = await busctl(bus, ['status', 'org.bootc.BoundImages']).catch(() => '');
-        if (owner) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      const call = ['org.bootc.BoundImages', '/org/bootc/BoundImages', 'org.bootc.BoundImages'];
-      const job = (await busctl(bus, ['call', ...call, 'Upgrade', 'a{sv}', '0'])).replace(/^o "(.*)"$/, '$1');
-      for (;;) {
-        const state = await busctl(bus, [
-          'get-property',
-          'org.bootc.BoundImages',
-          job,
-          'org.bootc.BoundImages.Job',
-          'State',
-        ]);
-        if (state !== 's "running"') {
-          if (state !== 's "success"') throw new Error(`first reconcile ended ${state}`);
-          break;
-        }
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      await new Promise((r) => setTimeout(r, 2000)); // let the heap settle after the run
-      return rssMb(p.pid as number);
+      return processMemMb(p.pid as number, 'VmRSS');
     } finally {
       p.kill('SIGTERM');
       await new Promise((r) => p.once('exit', r));

@@ -27,7 +27,7 @@
 // noop-100-activated start the development build instead of the bundle the packages ship.
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -41,6 +41,7 @@ import type { MadeImage, PodmanCli, PodmanService, Sandbox } from './harness/ind
 import { startPodmanService, startSandbox } from './harness/index.js';
 import { startPrivateBus } from './harness/dbus-daemon.js';
 import { activatedCaller } from './harness/activated-job.js';
+import { writeBenchConfig, writeBoundRoot } from './harness/bench-daemon-run.js';
 import { shippedDaemon } from './harness/shipped-daemon.js';
 import { startWanProxy, wanOptionsFromEnv } from './harness/wan-proxy.js';
 import { stackOf } from '../src/errors.js';
@@ -170,18 +171,6 @@ async function bootcLoop(cli: PodmanCli, refs: readonly string[]): Promise<numbe
   return pulled;
 }
 
-/** A deployment root binding `refs`, one .image file each. */
-async function writeRoot(root: string, refs: readonly string[]): Promise<void> {
-  const units = join(root, 'usr/share/containers/systemd');
-  const bound = join(root, 'usr/lib/bootc/bound-images.d');
-  await mkdir(units, { recursive: true });
-  await mkdir(bound, { recursive: true });
-  for (const [i, ref] of refs.entries()) {
-    await writeFile(join(units, `b${i}.image`), `[Image]\nImage=${ref}\n`);
-    await symlink(`/usr/share/containers/systemd/b${i}.image`, join(bound, `b${i}.image`));
-  }
-}
-
 /** The pool's `pull concurrency …` log lines (changes at debug, where it settled at info) of each run. */
 let concurrencyLines: string[] = [];
 const poolLog = new Writable({
@@ -296,7 +285,7 @@ async function coldPull(
 ): Promise<Figures> {
   const refs = images.map((i) => i.reference.replace(sb.registry.host, registryHost));
   const root = join(dir, `cold-root-${coldRoots++}`);
-  await writeRoot(root, refs);
+  await writeBoundRoot(root, refs);
   const f: Figures = { ours: [], levels: [], baseline: [], othersOurs: [], othersBaseline: [] };
   for (let rep = 0; rep < (opts.runs ?? COLD_RUNS); rep++) {
     const order = rep % 2 === 0 ? (['ours', 'baseline'] as const) : (['baseline', 'ours'] as const);
@@ -345,7 +334,7 @@ async function noop(
 ): Promise<{ steady: Figures; first: Figures; activated: Figures }> {
   const refs = images.map((i) => i.reference);
   const root = join(dir, 'noop-root');
-  await writeRoot(root, refs);
+  await writeBoundRoot(root, refs);
   const svc = await startPodmanService({ insecureRegistries: [sb.registry.host] });
   try {
     const deps = await ourDeps(svc, root, dir);
@@ -387,13 +376,14 @@ async function noop(
       othersOurs: [],
       othersBaseline: f.othersBaseline,
     };
-    const config = join(dir, 'activated.ini');
     await mkdir(join(dir, 'activated-state'), { recursive: true });
-    await writeFile(
-      config,
-      `[storage]\npath = ${svc.storePath}\npodman-socket = ${svc.socketPath}\n[discovery]\nroots = ${root}\n` +
-        `[pull]\nauth-file = ${join(dir, 'no-auth.json')}\n[daemon]\nstate-directory = ${join(dir, 'activated-state')}\n`,
-    );
+    const config = await writeBenchConfig(join(dir, 'activated.ini'), {
+      storePath: svc.storePath,
+      podmanSocket: svc.socketPath,
+      root,
+      authFile: join(dir, 'no-auth.json'),
+      stateDirectory: join(dir, 'activated-state'),
+    });
     const daemon = await shippedDaemon(dir);
     note(`noop-100-activated: the ${daemon.kind} daemon, ${daemon.entry}`);
     const bus = await startPrivateBus({

@@ -7,12 +7,11 @@
 // (VmHWM, reset through /proc/PID/clear_refs before each burst).
 //   bench reads: idle-rss=<MB> burst N: wall=<ms> p50=<ms> max=<ms> cpu=<ms> rss=<MB>-><MB> peak=<MB>
 // Knobs: BENCH_READ_CALLS (200), BENCH_READ_CONNECTIONS (10), BENCH_READ_BURSTS (3), BENCH_READ_IMAGES (30).
-import { execFile, spawn } from 'node:child_process';
-import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeTempDir, releaseDir } from './harness/cleanup.js';
-import { startPrivateBus, type PrivateBus } from './harness/dbus-daemon.js';
+import { startPrivateBus } from './harness/dbus-daemon.js';
+import { daemonAfterFirstReconcile, writeBenchConfig, writeBoundRoot } from './harness/bench-daemon-run.js';
 import { startSandbox } from './harness/index.js';
 import { listBurst, processCpuMs, processMemMb, resetPeakMemory } from './harness/read-burst.js';
 
@@ -22,17 +21,7 @@ const CALLS = Number(process.env.BENCH_READ_CALLS ?? 200);
 const CONNECTIONS = Number(process.env.BENCH_READ_CONNECTIONS ?? 10);
 const BURSTS = Number(process.env.BENCH_READ_BURSTS ?? 3);
 const IMAGES = Number(process.env.BENCH_READ_IMAGES ?? 30);
-const MANAGER = ['org.bootc.BoundImages', '/org/bootc/BoundImages', 'org.bootc.BoundImages'];
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function busctl(bus: PrivateBus, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) =>
-    execFile('busctl', [`--address=${bus.address}`, ...args], (err, stdout, stderr) =>
-      err ? reject(new Error(`busctl ${args.join(' ')}: ${stderr}`)) : resolve(stdout.trim()),
-    ),
-  );
-}
 
 async function main(): Promise<void> {
   const dir = makeTempDir('bench-reads');
@@ -43,60 +32,21 @@ async function main(): Promise<void> {
       Array.from({ length: IMAGES }, (_, i) => ({ name: `reads/img${i}`, size: 1024 })),
     );
     const root = join(dir, 'root');
-    const units = join(root, 'usr/share/containers/systemd');
-    const bound = join(root, 'usr/lib/bootc/bound-images.d');
-    await mkdir(units, { recursive: true });
-    await mkdir(bound, { recursive: true });
-    for (const [i, img] of made.entries()) {
-      await writeFile(join(units, `b${i}.image`), `[Image]\nImage=${img.reference}\n`);
-      await symlink(`/usr/share/containers/systemd/b${i}.image`, join(bound, `b${i}.image`));
-    }
-    const config = join(dir, 'config.ini');
-    await writeFile(
-      config,
-      [
-        '[storage]',
-        `path = ${sandbox.podman.storePath}`,
-        `podman-socket = ${sandbox.podman.socketPath}`,
-        '[discovery]',
-        `roots = ${root}`,
-        '[pull]',
-        `auth-file = ${join(dir, 'no-auth.json')}`,
-        '[daemon]',
-        `state-directory = ${join(dir, 'state')}`,
-        'idle-exit = 0',
-        '',
-      ].join('\n'),
+    await writeBoundRoot(
+      root,
+      made.map((img) => img.reference),
     );
-    const p = spawn(process.execPath, [DAEMON, '--config', config], {
-      stdio: 'ignore',
-      env: { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: bus.address },
+    const config = await writeBenchConfig(join(dir, 'config.ini'), {
+      storePath: sandbox.podman.storePath,
+      podmanSocket: sandbox.podman.socketPath,
+      root,
+      authFile: join(dir, 'no-auth.json'),
+      stateDirectory: join(dir, 'state'),
+      idleExit: 0,
     });
+    const p = await daemonAfterFirstReconcile(bus, DAEMON, config);
     const pid = p.pid as number;
     try {
-      for (let i = 0; i < 200; i++) {
-        if (await busctl(bus, ['status', 'org.bootc.BoundImages']).catch(() => '')) break;
-        await sleep(50);
-      }
-      const job = (await busctl(bus, ['call', ...MANAGER, 'Upgrade', 'a{sv}', '0'])).replace(
-        /^o "(.*)"$/,
-        '$1',
-      );
-      for (;;) {
-        const state = await busctl(bus, [
-          'get-property',
-          'org.bootc.BoundImages',
-          job,
-          'org.bootc.BoundImages.Job',
-          'State',
-        ]);
-        if (state !== 's "running"') {
-          if (state !== 's "success"') throw new Error(`the first reconcile ended ${state}`);
-          break;
-        }
-        await sleep(100);
-      }
-      await sleep(2000);
       const idle = processMemMb(pid, 'VmRSS');
       const parts = [
         `bench reads: images=${IMAGES} calls=${CALLS} connections=${CONNECTIONS} idle-rss=${idle.toFixed(1)}MB`,
