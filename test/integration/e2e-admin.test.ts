@@ -16,6 +16,7 @@ import type { MadeImage } from '../../scripts/harness/images.js';
 import { makeImages } from '../../scripts/harness/images.js';
 import type { NspawnMachine } from '../../scripts/harness/nspawn.js';
 import { bootNspawn, waitFor } from '../../scripts/harness/nspawn.js';
+import { waitJob } from '../../scripts/harness/machine-daemon.js';
 import type { StagedPackage } from '../../scripts/harness/package-install.js';
 import { installInto, stagePackage } from '../../scripts/harness/package-install.js';
 import type { Registry } from '../../scripts/harness/registry.js';
@@ -40,19 +41,6 @@ let image: MadeImage;
 let pkg: StagedPackage;
 let machine: NspawnMachine;
 const figures: Record<string, number | string> = {};
-
-async function waitJob(job: string): Promise<string> {
-  return waitFor(`${job} to finish`, async () => {
-    const s = (await machine.busJson([
-      'get-property',
-      'org.bootc.BoundImages',
-      job,
-      'org.bootc.BoundImages.Job',
-      'State',
-    ])) as string;
-    return s === 'running' || s === 'waiting' ? undefined : s;
-  });
-}
 
 /**
  * One call through the installed package's dbus-next, as `user`: prints the reply's body, or the
@@ -157,7 +145,7 @@ describe('polkit decides for non-root callers (real polkitd)', () => {
   it('root is allowed without asking polkit', async () => {
     const [job] = (await machine.busJson(['call', ...BUS, 'Upgrade', 'a{sv}', '0'])) as [string];
     firstJob = job;
-    expect(await waitJob(job)).toBe('success');
+    expect(await waitJob(machine, job)).toBe('success');
     expect((await journal()).some((e) => e.POLKIT_ACTION !== undefined)).toBe(false);
   });
 
@@ -165,7 +153,7 @@ describe('polkit decides for non-root callers (real polkitd)', () => {
     const [job] = (await machine.busJson(['call', ...BUS, 'Upgrade', 'a{sv}', '0'], {
       user: 'fleet-agent',
     })) as [string];
-    expect(await waitJob(job)).toBe('success');
+    expect(await waitJob(machine, job)).toBe('success');
     expect(await callUpgrade('fleet-agent')).toMatch(/^ok \["\/org\/bootc\/BoundImages\/job\/\d+"\]$/);
     const uid = await uidOf('fleet-agent');
     const allowed = await waitFor('the polkit entry', async () => {

@@ -38,6 +38,7 @@ import type { MadeImage } from '../../scripts/harness/images.js';
 import { makeImages } from '../../scripts/harness/images.js';
 import type { NspawnMachine } from '../../scripts/harness/nspawn.js';
 import { bootNspawn } from '../../scripts/harness/nspawn.js';
+import { storeImages } from '../../scripts/harness/machine-daemon.js';
 import type { StagedPackage } from '../../scripts/harness/package-install.js';
 import { installInto, stagePackage } from '../../scripts/harness/package-install.js';
 import type { Registry } from '../../scripts/harness/registry.js';
@@ -72,14 +73,7 @@ const findings: Record<string, string> = {};
 
 /** Repo tags in the bound store, asked through the Podman socket (the only way to the store). */
 async function storeTags(): Promise<string[]> {
-  const out = await machine.check([
-    'curl',
-    '-sSf',
-    '--unix-socket',
-    PODMAN_SOCKET,
-    'http://d/v1.41/images/json',
-  ]);
-  const list = JSON.parse(out) as { RepoTags?: string[] | null }[];
+  const list = await storeImages(machine, PODMAN_SOCKET);
   return list.flatMap((i) => i.RepoTags ?? []).sort();
 }
 

@@ -21,6 +21,7 @@ import type { MadeImage } from '../../scripts/harness/images.js';
 import { makeImages } from '../../scripts/harness/images.js';
 import type { NspawnMachine } from '../../scripts/harness/nspawn.js';
 import { bootNspawn, sleep, waitFor } from '../../scripts/harness/nspawn.js';
+import { storeImages, waitJob } from '../../scripts/harness/machine-daemon.js';
 import type { StagedPackage } from '../../scripts/harness/package-install.js';
 import { installInto, stagePackage } from '../../scripts/harness/package-install.js';
 import type { Registry } from '../../scripts/harness/registry.js';
@@ -42,25 +43,9 @@ let consumerDir: string;
 let machine: NspawnMachine;
 const timings: Record<string, number> = {};
 
-const jobState = async (job: string): Promise<string> =>
-  (await machine.busJson([
-    'get-property',
-    'org.bootc.BoundImages',
-    job,
-    'org.bootc.BoundImages.Job',
-    'State',
-  ])) as string;
-
 /** Repo tags in the bound store, asked through the Podman socket (the only way to the store). */
 async function storeTags(): Promise<string[]> {
-  const out = await machine.check([
-    'curl',
-    '-sSf',
-    '--unix-socket',
-    PODMAN_SOCKET,
-    'http://d/v1.41/images/json',
-  ]);
-  const list = JSON.parse(out) as { Id: string; RepoTags?: string[] | null }[];
+  const list = await storeImages(machine, PODMAN_SOCKET);
   return list.flatMap((i) => (i.RepoTags ?? []).map((t) => `${t}@${i.Id}`)).sort();
 }
 
@@ -146,10 +131,7 @@ describe('bound-imaged in a real systemd (nspawn)', () => {
     const t = Date.now();
     const [job] = (await machine.busJson(['call', ...BUS, 'Upgrade', 'a{sv}', '0'])) as [string];
     expect(job).toMatch(/^\/org\/bootc\/BoundImages\/job\/\d+$/);
-    const final = await waitFor('the job to finish', async () => {
-      const s = await jobState(job);
-      return s === 'running' || s === 'waiting' ? undefined : s;
-    });
+    const final = await waitJob(machine, job);
     timings.firstUpgrade = Date.now() - t;
     expect(final).toBe('success');
 

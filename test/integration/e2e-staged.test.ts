@@ -24,6 +24,7 @@ import { run } from '../../scripts/harness/proc.js';
 import { makeImages, type MadeImage } from '../../scripts/harness/images.js';
 import type { NspawnMachine } from '../../scripts/harness/nspawn.js';
 import { bootNspawn, sleep, waitFor as waitForEvery } from '../../scripts/harness/nspawn.js';
+import { storeImages } from '../../scripts/harness/machine-daemon.js';
 import { makeOstreeSysroot, type OstreeSysroot } from '../../scripts/harness/ostree-sysroot.js';
 import { installInto, stagePackage, type StagedPackage } from '../../scripts/harness/package-install.js';
 import { startRegistry, type Registry } from '../../scripts/harness/registry.js';
@@ -70,16 +71,7 @@ async function entries(id: string): Promise<JournalEntry[]> {
 }
 
 async function storeHas(reference: string): Promise<boolean> {
-  const out = await machine.check([
-    'curl',
-    '-sSf',
-    '--unix-socket',
-    PODMAN_SOCKET,
-    'http://d/v1.41/images/json',
-  ]);
-  return (JSON.parse(out) as { RepoTags?: string[] | null }[]).some((i) =>
-    (i.RepoTags ?? []).includes(reference),
-  );
+  return (await storeImages(machine, PODMAN_SOCKET)).some((i) => (i.RepoTags ?? []).includes(reference));
 }
 
 async function stagedId(): Promise<string> {
