@@ -2,6 +2,7 @@
 // StagedView (an empty dictionary: nothing staged; unknown keys ignored, a known key of the wrong
 // type refused), and the two lines of `bound-images status` that say what is staged and whether its
 // finalization is locked, and why.
+import { isRecord } from '../errors.js';
 
 export interface StagedView {
   deployment: string;
@@ -38,15 +39,13 @@ interface VariantLike {
 }
 
 function isVariant(v: unknown): v is VariantLike {
-  return typeof v === 'object' && v !== null && typeof (v as { signature?: unknown }).signature === 'string';
+  return isRecord(v) && typeof v.signature === 'string';
 }
 
 /** Decodes the property's value; null when nothing is staged. Throws an Error naming the bad key. */
 export function decodeStaged(raw: unknown): StagedView | null {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new Error('StagedDeployment is not a dictionary');
-  }
-  const dict = raw as Record<string, unknown>;
+  if (!isRecord(raw)) throw new Error('StagedDeployment is not a dictionary');
+  const dict = raw;
   const get = (key: keyof typeof STAGED_KEYS): unknown => {
     const v = dict[key];
     if (v === undefined) return undefined;

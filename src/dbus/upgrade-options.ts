@@ -76,7 +76,7 @@ export async function resolveRoot(root: string): Promise<string> {
  * the reconcile options; throws a ServiceError (InvalidArgs) on the first problem.
  */
 export async function parseUpgradeOptions(raw: unknown): Promise<ReconcileOptions> {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+  if (!isRecord(raw)) {
     throw invalidArgs('Upgrade takes one argument of type a{sv}');
   }
   const options: ReconcileOptions = { extraRoots: [], pullPolicy: 'missing', dryRun: false, gc: true };

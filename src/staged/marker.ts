@@ -7,7 +7,7 @@
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GVariantError, parseVardict, type GDict } from './gvariant.js';
-import { errnoCode } from '../errors.js';
+import { errnoCode, isRecord } from '../errors.js';
 
 /** ostree's file names in its run directory (/run/ostree on a host). */
 export const STAGED_MARKER = 'staged-deployment';
@@ -38,7 +38,7 @@ const OSNAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 /** Interprets the marker's dictionary; throws StagedMarkerError naming `file` and the field. */
 export function stagedFromDict(dict: GDict, file: string, sysroot: string): StagedDeployment {
   const target = dict.target;
-  if (typeof target !== 'object' || target === null || Array.isArray(target) || 'bytes' in target) {
+  if (!isRecord(target) || 'bytes' in target) {
     throw new StagedMarkerError(
       `${file}: no 'target' dictionary (is this ostree's staged-deployment marker?)`,
     );

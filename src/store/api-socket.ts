@@ -1,12 +1,13 @@
 // ApiSocket: HTTP requests to the Podman API service on its unix socket, with node:http alone. It
 // replaces dockerode's modem, which loaded ssh2, gRPC and protobuf support the daemon never used and
-// held ~26 MB of the running daemon's memory (docs/performance.md, "Memory while running"). It keeps
+// held ~26 MB of the running daemon's memory (docs/performance.md, "Start and memory"). It keeps
 // the modem's conventions the client relies on: a path ending in `?` takes the query (object values
 // as JSON), success is a status listed in `statusCodes`, any other status rejects with an error
 // carrying `statusCode`, the parsed body as `json` and the message "(HTTP code N) unexpected - MSG ".
 import { request, type IncomingMessage } from 'node:http';
 import { stringify } from 'node:querystring';
 import type { Readable } from 'node:stream';
+import { isRecord } from '../errors.js';
 
 export interface DialOptions {
   path: string;
@@ -104,12 +105,7 @@ export class ApiSocket {
         readAll(res).then((text) => {
           const json = parseBody(text);
           if (o.statusCodes[status]) return resolve(json);
-          const message =
-            typeof json === 'object' &&
-            json !== null &&
-            typeof (json as { message?: unknown }).message === 'string'
-              ? (json as { message: string }).message
-              : text;
+          const message = isRecord(json) && typeof json.message === 'string' ? json.message : text;
           const err: ApiError = new Error(`(HTTP code ${status}) unexpected - ${message} `);
           err.statusCode = status;
           err.json = json;

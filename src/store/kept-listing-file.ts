@@ -10,6 +10,7 @@
 // listing across restarts").
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isRecord } from '../errors.js';
 import { writeFileAtomic } from '../state/atomic-write.js';
 import type { StoredImage } from './types.js';
 
@@ -31,8 +32,8 @@ export interface KeptListingStore {
 const isStrings = (x: unknown): x is string[] => Array.isArray(x) && x.every((s) => typeof s === 'string');
 
 function parseImage(x: unknown): StoredImage | undefined {
-  if (typeof x !== 'object' || x === null) return undefined;
-  const r = x as Record<string, unknown>;
+  if (!isRecord(x)) return undefined;
+  const r = x;
   if (typeof r.id !== 'string' || !isStrings(r.names) || !isStrings(r.digests)) return undefined;
   const image: StoredImage = { id: r.id, names: r.names, digests: r.digests };
   if (typeof r.created === 'number') image.created = r.created;
@@ -48,8 +49,8 @@ export function parseKeptListing(text: string, storePath: string): KeptListing |
   } catch {
     return undefined;
   }
-  if (typeof json !== 'object' || json === null) return undefined;
-  const r = json as Record<string, unknown>;
+  if (!isRecord(json)) return undefined;
+  const r = json;
   if (r.format !== FORMAT || r.storePath !== storePath || typeof r.key !== 'string' || r.key === '')
     return undefined;
   if (!Array.isArray(r.images)) return undefined;

@@ -19,6 +19,7 @@ import {
 import { registryAuthConfig, splitReference } from './auth.js';
 import { classifyPullFailure, connectionError, PullError, StoreError } from './errors.js';
 import { readProgress } from './progress-stream.js';
+import { isRecord } from '../errors.js';
 import type { PullOptions, StoredImage, StoreInfo } from './types.js';
 
 export type { PullOptions, PullProgressEvent, StoredImage, StoreInfo } from './types.js';
@@ -36,8 +37,8 @@ type ModemError = ApiError;
 
 function apiMessage(err: ModemError): string {
   const json = err.json;
-  if (typeof json === 'object' && json !== null) {
-    const { message, cause } = json as { message?: unknown; cause?: unknown };
+  if (isRecord(json)) {
+    const { message, cause } = json;
     if (typeof message === 'string') return message;
     if (typeof cause === 'string') return cause;
   }
