@@ -1,6 +1,7 @@
 // Decoding what cockpit.js hands over from org.bootc.BoundImages (plain JSON values) into typed views:
 // the manager's properties, a job's properties, ListBoundImages rows. A value of the wrong shape
 // becomes a neutral default and never throws: the page shows what it can.
+import type { StagedView } from '../../src/cli/staged.js';
 
 export type ImageState = 'present' | 'missing' | 'failed' | 'invalid';
 
@@ -125,22 +126,8 @@ export function decodeRows(body: unknown, withRoot: boolean): BoundImageRow[] {
   return rows;
 }
 
-/** The manager's StagedDeployment (a{sv}): the deployment ostree has staged and whether its boot is held. */
-export interface StagedView {
-  /** STATEROOT/CHECKSUM.SERIAL */
-  deployment: string;
-  root: string;
-  imagesTotal: number;
-  imagesPresent: number;
-  missing: string[];
-  complete: boolean;
-  /** `held` (by the daemon), `other` (a lock it did not create) or `none`. */
-  lock: string;
-  reason: string;
-  attempts: number;
-  /** µs since the epoch; 0: no retry scheduled. */
-  nextRetry: number;
-}
+/** The manager's StagedDeployment (a{sv}) as the page shows it: the client's view (src/cli/staged.ts). */
+export type { StagedView };
 
 /** The StagedDeployment property as cockpit.js hands it over ({key: {t, v}}); null when nothing is staged. */
 export function decodeStaged(v: unknown): StagedView | null {
