@@ -149,10 +149,11 @@ export async function startDaemon(
     { maxAgeMs: INVENTORY_MAX_AGE_MS, maxWaiting: INVENTORY_MAX_WAITING },
   );
 
-  const setStatus = (): void => {
+  const currentStatus = (): string => {
     const running = reconciler.running;
-    notifier.status(running ? runningStatus(running.snapshot()) : idleStatus(lastFinished, state.lastResult));
+    return running ? runningStatus(running.snapshot()) : idleStatus(lastFinished, state.lastResult);
   };
+  const setStatus = (): void => notifier.status(currentStatus());
 
   const model = {
     get lastResult() {
@@ -304,14 +305,13 @@ export async function startDaemon(
     throw new StartupError(messageOf(err));
   }
 
-  notifier.ready();
+  notifier.ready(currentStatus());
   logger.notice(`bound-imaged ${version} ready on ${service.address} as org.bootc.BoundImages`, {
     messageId: MessageId.DaemonReady,
     VERSION: version,
     STORE_PATH: config.storage.path,
     ROOTS: roots.listed.join(' '),
   });
-  setStatus();
   notifier.startWatchdog();
   // Every call counts as activity, Get/GetAll too (dbus-next answers those; ours come first).
   service.bus.addMethodHandler(() => {

@@ -10,8 +10,8 @@ export interface Notifier {
   readonly enabled: boolean;
   /** The keep-alive period startWatchdog() uses (half of WATCHDOG_USEC), or undefined when the watchdog is not ours. */
   readonly watchdogIntervalMs: number | undefined;
-  /** READY=1 */
-  ready(): void;
+  /** READY=1, with STATUS=text in the same datagram when given, so the manager never sees one without the other. */
+  ready(status?: string): void;
   /** STATUS=text (one line, credentials redacted), shown by `systemctl status`. */
   status(text: string): void;
   /** STOPPING=1 */
@@ -71,8 +71,10 @@ export function createNotifier(env: NodeJS.ProcessEnv = process.env, opts: Notif
   return {
     enabled,
     watchdogIntervalMs: intervalMs,
-    ready() {
-      if (enabled) native().ready();
+    ready(text) {
+      if (!enabled) return;
+      if (text === undefined) native().ready();
+      else native().sendState(`READY=1\nSTATUS=${statusLine(text)}\n`);
     },
     status(text) {
       if (enabled) native().sendState(`STATUS=${statusLine(text)}\n`);

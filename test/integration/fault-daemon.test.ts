@@ -211,6 +211,7 @@ describe('SIGTERM in the middle of a pull', () => {
   it('the next start is clean: READY=1, idle, and its Upgrade succeeds', async () => {
     const next = await startDaemon();
     await notify.waitFor(() => linesOf(next.pid).includes('READY=1'));
+    // STATUS= comes in READY=1's own datagram, so it is there as soon as READY=1 is.
     expect(linesOf(next.pid)).toContain('STATUS=idle, last reconcile: cancelled');
     expect(next.stderr()).not.toMatch(/^<[0-3]>/m);
     const job = await jobEnd(await theClient(), await upgrade(bus, '0'));

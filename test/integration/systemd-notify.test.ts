@@ -63,6 +63,17 @@ describe('createNotifier with NOTIFY_SOCKET set', () => {
     }
   });
 
+  it('ready(status) sends READY=1 and the one-line STATUS= in one datagram', async () => {
+    notifier = createNotifier(process.env);
+    const before = listener.messages().length;
+    notifier.ready('idle, last reconcile: cancelled\nWATCHDOG=1');
+    await listener.waitFor((all) => all.length > before);
+    await sleep(100);
+    expect(listener.messages().slice(before)).toEqual([
+      ['READY=1', 'STATUS=idle, last reconcile: cancelled WATCHDOG=1'],
+    ]);
+  });
+
   it('stops pinging after stopWatchdog()', async () => {
     notifier = createNotifier({ ...process.env, WATCHDOG_USEC: '100000' });
     notifier.startWatchdog();
