@@ -318,6 +318,31 @@ describe("StagedGuard's retry kept in PendingWork (the daemon's wiring, attach.t
     work2.close();
   });
 
+  it('gives the entry, the state file and the status one due time, though the clock moves while judging', async () => {
+    const stateDir = join(dir, 'state');
+    await stage(CSUM_A, 0);
+    const work = await PendingWork.open(stateDir, () => undefined, pwLog);
+    // Every look at the clock finds it a millisecond later.
+    const guard = await guardWith(store, {}, { now: () => ++now, scheduler: retryScheduler(work) });
+    await guard.refresh();
+    const status = await guard.reconcileFinished();
+    const dueAt = store.staged?.nextRetryAt;
+    expect(dueAt).toBeGreaterThan(1_800_000_000_000 + 1000);
+    expect(work.next()?.dueAt).toBe(dueAt);
+    expect(status.nextRetryAt).toBe(dueAt);
+
+    // A restart resumes the very same instant.
+    const work2 = await PendingWork.open(stateDir, () => undefined, pwLog);
+    const again = await guardWith(store, {}, { now: () => ++now, scheduler: retryScheduler(work2) });
+    await again.start();
+    expect(work2.next()?.dueAt).toBe(dueAt);
+    guard.stop();
+    again.stop();
+    work.close();
+    work2.close();
+    await Promise.all([work.flush(), work2.flush()]);
+  });
+
   it('runs the retry when the entry falls due, and cancels it when the deployment is no longer staged', async () => {
     const stateDir = join(dir, 'state');
     await stage(CSUM_A, 0);

@@ -141,8 +141,8 @@ export class StagedGuard extends EventEmitter<{ changed: [StagedStatus] }> {
   async start(): Promise<StagedStatus> {
     const status = await this.refresh();
     if (this.incomplete(status)) {
-      const due = this.o.record.get()?.nextRetryAt ?? 0;
-      this.arm(due > 0 ? Math.max(0, due - this.now()) : 0, status.deployment);
+      // Due at the recorded instant (now when overdue or none was recorded).
+      this.arm(Math.max(this.now(), this.o.record.get()?.nextRetryAt ?? 0), status.deployment);
     }
     // Otherwise apply() has cancelled it (images present, nothing staged); after a failed check an
     // earlier process's retry stays scheduled and runs.
@@ -156,10 +156,11 @@ export class StagedGuard extends EventEmitter<{ changed: [StagedStatus] }> {
       const record = this.o.record.get();
       if (!this.incomplete(status) || record === null) return status;
       const attempts = record.attempts + 1;
-      const delay = retryDelay(attempts, this.o.retryDelayMs, this.o.retryMaxDelayMs);
-      await this.o.record.set({ ...record, attempts, nextRetryAt: this.now() + delay });
-      this.arm(delay, status.deployment);
-      return this.publish({ ...status, attempts, nextRetryAt: this.now() + delay });
+      // One reading of the clock: the state file, the timer and the status name the same instant.
+      const nextRetryAt = this.now() + retryDelay(attempts, this.o.retryDelayMs, this.o.retryMaxDelayMs);
+      await this.o.record.set({ ...record, attempts, nextRetryAt });
+      this.arm(nextRetryAt, status.deployment);
+      return this.publish({ ...status, attempts, nextRetryAt });
     });
     this.queue = run.catch(() => undefined);
     return run.catch((err: unknown) => {
@@ -177,11 +178,12 @@ export class StagedGuard extends EventEmitter<{ changed: [StagedStatus] }> {
     return s.deployment !== '' && !s.complete;
   }
 
-  private arm(delayMs: number, deployment: string): void {
+  /** The next retry of `deployment` at `dueAt` (ms since the epoch). */
+  private arm(dueAt: number, deployment: string): void {
     clearTimeout(this.timer);
     if (this.stopped) return;
-    if (this.o.scheduler) return this.o.scheduler.schedule(this.now() + delayMs, deployment);
-    this.timer = setTimeout(() => this.o.retry(), delayMs);
+    if (this.o.scheduler) return this.o.scheduler.schedule(dueAt, deployment);
+    this.timer = setTimeout(() => this.o.retry(), Math.max(0, dueAt - this.now()));
     this.timer.unref();
   }
 
