@@ -2,7 +2,8 @@
 // staged-harness.ts: `ostree admin deploy --stage` on the host side writes the very marker the
 // container's bound-imaged-staged.path watches, and `ostree admin finalize-staged` reads the very lock
 // the daemon writes; the registry sits behind a proxy that can hold manifest requests (a pull in flight
-// for as long as the test likes) and can be taken down.
+// for as long as the test likes) and can be taken down. The daemon never idles out here; a retry
+// handed to systemd across an idle exit is e2e-staged-idle.test.ts.
 //  1. staging with the registry down → the path unit starts a reconcile, the daemon takes ostree's
 //     finalization lock, finalize-staged keeps the current deployment; journal and status say why;
 //  2. the daemon restarted keeps owning the same lock; registry back (slowly) → the next retry pulls,
