@@ -203,19 +203,23 @@ export async function startDaemon(
     setStatus();
   });
 
-  // Idle exit: no job running or waiting, no method call being answered, no work due within the idle time.
+  // Idle exit: no job running or waiting, no method call being answered, no work due within the idle
+  // time, and the staged guard not judging (after a reconcile it may yet schedule a retry to hand over).
   const idleMs = config.daemon.idleExitMs;
   const idle = new IdleMonitor({
     idleMs,
     busy: () => {
       const next = pendingWork.next();
-      return reconciler.busy || (next !== undefined && next.dueAt - Date.now() < idleMs);
+      return (
+        reconciler.busy || staged.guard.judging || (next !== undefined && next.dueAt - Date.now() < idleMs)
+      );
     },
     onIdle: () => void exitIdle(),
   });
   reconciler.on('added', () => idle.check());
   reconciler.on('finished', () => idle.touch());
   pendingWork.onChange(() => idle.check());
+  staged.guard.on('settled', () => idle.check());
 
   let resolveDone: (code: number) => void = () => undefined;
   const done = new Promise<number>((resolve) => (resolveDone = resolve));

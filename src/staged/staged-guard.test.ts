@@ -10,6 +10,7 @@ import { MessageId } from '../systemd/message-ids.js';
 import { lookAtLock, releaseLock, takeLock } from './finalization-lock.js';
 import { encodeVardict } from './gvariant.js';
 import { FINALIZATION_LOCK, STAGED_MARKER } from './marker.js';
+import { IdleMonitor } from '../lifecycle/idle-monitor.js';
 import { PENDING_WORK_FILE, PendingWork, type PendingEntry } from '../lifecycle/pending-work.js';
 import { retryScheduler, STAGED_RETRY } from './attach.js';
 import { StagedGuard, type Presence, type StagedGuardOptions } from './staged-guard.js';
@@ -316,6 +317,83 @@ describe("StagedGuard's retry kept in PendingWork (the daemon's wiring, attach.t
     expect(due).toEqual([]);
     again.stop();
     work2.close();
+  });
+
+  it('gives the entry, the state file and the status one due time, though the clock moves while judging', async () => {
+    const stateDir = join(dir, 'state');
+    await stage(CSUM_A, 0);
+    const work = await PendingWork.open(stateDir, () => undefined, pwLog);
+    // Every look at the clock finds it a millisecond later.
+    const guard = await guardWith(store, {}, { now: () => ++now, scheduler: retryScheduler(work) });
+    await guard.refresh();
+    const status = await guard.reconcileFinished();
+    const dueAt = store.staged?.nextRetryAt;
+    expect(dueAt).toBeGreaterThan(1_800_000_000_000 + 1000);
+    expect(work.next()?.dueAt).toBe(dueAt);
+    expect(status.nextRetryAt).toBe(dueAt);
+
+    // A restart resumes the very same instant.
+    const work2 = await PendingWork.open(stateDir, () => undefined, pwLog);
+    const again = await guardWith(store, {}, { now: () => ++now, scheduler: retryScheduler(work2) });
+    await again.start();
+    expect(work2.next()?.dueAt).toBe(dueAt);
+    guard.stop();
+    again.stop();
+    work.close();
+    work2.close();
+    await Promise.all([work.flush(), work2.flush()]);
+  });
+
+  it('is judging until the retry after a reconcile is scheduled: an idle exit then finds it to hand over', async () => {
+    const stateDir = join(dir, 'state');
+    await stage(CSUM_A, 0);
+    const work = await PendingWork.open(stateDir, () => undefined, pwLog);
+    // The store answers slower than the idle time (a Podman service starting on a busy host):
+    // each judgement waits until the test opens the gate.
+    let open: () => void = () => undefined;
+    const closeGate = (): Promise<void> => new Promise((resolve) => (open = resolve));
+    let gate = closeGate();
+    const slow = async (): Promise<Presence> => {
+      await gate;
+      return presence;
+    };
+    const guard = await guardWith(
+      store,
+      { retryDelayMs: 60_000 },
+      { now: Date.now, scheduler: retryScheduler(work), presence: slow },
+    );
+    let settled = 0;
+    guard.on('settled', () => void settled++);
+    const first = guard.refresh();
+    expect(guard.judging).toBe(true);
+    open();
+    await first;
+    expect(guard.judging).toBe(false);
+    expect(settled).toBe(1);
+
+    // As daemon.ts wires it: the idle time starts when the reconcile finishes.
+    const handedOver: (string | undefined)[] = [];
+    const idle = new IdleMonitor({
+      idleMs: 20,
+      busy: () => guard.judging || (work.next()?.dueAt ?? Infinity) - Date.now() < 20,
+      onIdle: () => handedOver.push(work.next()?.key),
+    });
+    guard.on('settled', () => idle.check());
+    work.onChange(() => idle.check());
+    gate = closeGate();
+    const finished = guard.reconcileFinished();
+    idle.start();
+    await new Promise((r) => setTimeout(r, 80));
+    expect(handedOver).toEqual([]);
+    open();
+    await finished;
+    for (let i = 0; i < 250 && handedOver.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(handedOver).toEqual([STAGED_RETRY]);
+    expect(settled).toBe(2);
+    idle.stop();
+    guard.stop();
+    work.close();
+    await work.flush();
   });
 
   it('runs the retry when the entry falls due, and cancels it when the deployment is no longer staged', async () => {

@@ -104,8 +104,10 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
-export class StagedGuard extends EventEmitter<{ changed: [StagedStatus] }> {
+export class StagedGuard extends EventEmitter<{ changed: [StagedStatus]; settled: [] }> {
   private current: StagedStatus = NOTHING_STAGED;
+  /** start(), refresh() and reconcileFinished() calls not yet resolved. */
+  private inFlight = 0;
   private queue: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -116,6 +118,14 @@ export class StagedGuard extends EventEmitter<{ changed: [StagedStatus] }> {
 
   get status(): StagedStatus {
     return this.current;
+  }
+
+  /**
+   * A judgement is under way (start, refresh, or the one after a reconcile): whether a retry is owed
+   * is not known yet, so the daemon must not exit idle now. `settled` is emitted when none is left.
+   */
+  get judging(): boolean {
+    return this.inFlight > 0;
   }
 
   /** A staged deployment still misses images: the daemon has retries to run and must stay up. */
@@ -131,41 +141,49 @@ export class StagedGuard extends EventEmitter<{ changed: [StagedStatus] }> {
   refresh(): Promise<StagedStatus> {
     const run = this.queue.then(() => this.apply());
     this.queue = run.catch(() => undefined);
-    return run.catch((err: unknown) => {
-      this.o.logger.err(`checking the staged deployment failed: ${messageOf(err)}`);
-      return this.current;
-    });
+    return this.track(
+      run.catch((err: unknown) => {
+        this.o.logger.err(`checking the staged deployment failed: ${messageOf(err)}`);
+        return this.current;
+      }),
+    );
   }
 
   /** At daemon start: apply the rules, resume a persisted retry schedule (or retry at once). */
-  async start(): Promise<StagedStatus> {
-    const status = await this.refresh();
-    if (this.incomplete(status)) {
-      const due = this.o.record.get()?.nextRetryAt ?? 0;
-      this.arm(due > 0 ? Math.max(0, due - this.now()) : 0, status.deployment);
-    }
-    // Otherwise apply() has cancelled it (images present, nothing staged); after a failed check an
-    // earlier process's retry stays scheduled and runs.
-    return status;
+  start(): Promise<StagedStatus> {
+    return this.track(
+      this.refresh().then((status) => {
+        if (this.incomplete(status)) {
+          // Due at the recorded instant (now when overdue or none was recorded).
+          this.arm(Math.max(this.now(), this.o.record.get()?.nextRetryAt ?? 0), status.deployment);
+        }
+        // Otherwise apply() has cancelled it (images present, nothing staged); after a failed check an
+        // earlier process's retry stays scheduled and runs.
+        return status;
+      }),
+    );
   }
 
   /** After a reconcile: apply the rules; when images are still missing, schedule the next retry. */
-  async reconcileFinished(): Promise<StagedStatus> {
+  reconcileFinished(): Promise<StagedStatus> {
     const run = this.queue.then(async () => {
       const status = await this.apply();
       const record = this.o.record.get();
       if (!this.incomplete(status) || record === null) return status;
       const attempts = record.attempts + 1;
-      const delay = retryDelay(attempts, this.o.retryDelayMs, this.o.retryMaxDelayMs);
-      await this.o.record.set({ ...record, attempts, nextRetryAt: this.now() + delay });
-      this.arm(delay, status.deployment);
-      return this.publish({ ...status, attempts, nextRetryAt: this.now() + delay });
+      // One reading of the clock: the state file, the timer and the status name the same instant.
+      const nextRetryAt = this.now() + retryDelay(attempts, this.o.retryDelayMs, this.o.retryMaxDelayMs);
+      await this.o.record.set({ ...record, attempts, nextRetryAt });
+      this.arm(nextRetryAt, status.deployment);
+      return this.publish({ ...status, attempts, nextRetryAt });
     });
     this.queue = run.catch(() => undefined);
-    return run.catch((err: unknown) => {
-      this.o.logger.err(`checking the staged deployment failed: ${messageOf(err)}`);
-      return this.current;
-    });
+    return this.track(
+      run.catch((err: unknown) => {
+        this.o.logger.err(`checking the staged deployment failed: ${messageOf(err)}`);
+        return this.current;
+      }),
+    );
   }
 
   stop(): void {
@@ -173,15 +191,24 @@ export class StagedGuard extends EventEmitter<{ changed: [StagedStatus] }> {
     clearTimeout(this.timer);
   }
 
+  /** Counts `p` as a judgement under way until it settles (it never rejects). */
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.inFlight++;
+    return p.finally(() => {
+      if (--this.inFlight === 0) this.emit('settled');
+    });
+  }
+
   private incomplete(s: StagedStatus): boolean {
     return s.deployment !== '' && !s.complete;
   }
 
-  private arm(delayMs: number, deployment: string): void {
+  /** The next retry of `deployment` at `dueAt` (ms since the epoch). */
+  private arm(dueAt: number, deployment: string): void {
     clearTimeout(this.timer);
     if (this.stopped) return;
-    if (this.o.scheduler) return this.o.scheduler.schedule(this.now() + delayMs, deployment);
-    this.timer = setTimeout(() => this.o.retry(), delayMs);
+    if (this.o.scheduler) return this.o.scheduler.schedule(dueAt, deployment);
+    this.timer = setTimeout(() => this.o.retry(), Math.max(0, dueAt - this.now()));
     this.timer.unref();
   }
 

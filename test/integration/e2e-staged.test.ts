@@ -1,9 +1,9 @@
-// End to end in a real systemd (nspawn, scripts/harness/nspawn.ts) with real logind and a real ostree:
-// the sysroot of scripts/harness/ostree-sysroot.ts is bound into the container at /sysroot and its
-// ostree run directory at /run/ostree, so `ostree admin deploy --stage` on the host side writes the
-// very marker the container's bound-imaged-staged.path watches, and `ostree admin finalize-staged`
-// reads the very lock the daemon writes. The registry sits behind a proxy that can hold manifest
-// requests (a pull in flight for as long as the test likes) and can be taken down.
+// End to end in a real systemd (nspawn) with real logind and a real ostree, on the rig of
+// staged-harness.ts: `ostree admin deploy --stage` on the host side writes the very marker the
+// container's bound-imaged-staged.path watches, and `ostree admin finalize-staged` reads the very lock
+// the daemon writes; the registry sits behind a proxy that can hold manifest requests (a pull in flight
+// for as long as the test likes) and can be taken down. The daemon never idles out here; a retry
+// handed to systemd across an idle exit is e2e-staged-idle.test.ts.
 //  1. staging with the registry down → the path unit starts a reconcile, the daemon takes ostree's
 //     finalization lock, finalize-staged keeps the current deployment; journal and status say why;
 //  2. the daemon restarted keeps owning the same lock; registry back (slowly) → the next retry pulls,
@@ -16,69 +16,32 @@
 //  5. `systemctl reboot` while the staged deployment's pull is in flight: logind waits for our delay
 //     inhibitor (RebootDelayed in the journal), the pull ends, the lock is released, then the container
 //     goes down (read from its persistent journal afterwards).
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTempDir, reapStrays, releaseDir } from '../../scripts/harness/cleanup.js';
 import { run } from '../../scripts/harness/proc.js';
-import { makeImages, type MadeImage } from '../../scripts/harness/images.js';
 import type { NspawnMachine } from '../../scripts/harness/nspawn.js';
-import { bootNspawn, sleep, waitFor as waitForEvery } from '../../scripts/harness/nspawn.js';
-import { storeImages } from '../../scripts/harness/machine-daemon.js';
-import { makeOstreeSysroot, type OstreeSysroot } from '../../scripts/harness/ostree-sysroot.js';
-import { installInto, stagePackage, type StagedPackage } from '../../scripts/harness/package-install.js';
-import { startRegistry, type Registry } from '../../scripts/harness/registry.js';
+import { sleep } from '../../scripts/harness/nspawn.js';
+import type { OstreeSysroot } from '../../scripts/harness/ostree-sysroot.js';
+import type { Registry } from '../../scripts/harness/registry.js';
 import { MessageId } from '../../src/systemd/message-ids.js';
-import { startSlowProxy, type SlowProxy } from './reconcile-slow-proxy.js';
+import type { SlowProxy } from './reconcile-slow-proxy.js';
+import { BUS, startStagedRig, waitFor, type StagedJournalEntry, type StagedRig } from './staged-harness.js';
 
-const PACKAGE_IN_CONTAINER = '/run/bound-imaged-package';
-const PODMAN_SOCKET = '/run/bound-imaged/podman.sock';
-const BUS = ['org.bootc.BoundImages', '/org/bootc/BoundImages', 'org.bootc.BoundImages'];
-
+let rig: StagedRig;
 let registry: Registry;
 let proxy: SlowProxy;
 let os: OstreeSysroot;
-let pkg: StagedPackage;
 let machine: NspawnMachine;
 let journalDir: string;
 /** Per image name, its reference through the proxy. */
-const ref: Record<string, string> = {};
+let ref: Record<string, string>;
 const timings: Record<string, number> = {};
 
-const lockFile = (): string => join(os.ostreeRunDir, 'staged-deployment-locked');
-const markerFile = (): string => join(os.ostreeRunDir, 'staged-deployment');
-const lockText = (): string | null => (existsSync(lockFile()) ? readFileSync(lockFile(), 'utf8') : null);
-/** Polls every 100 ms, for 60 s unless told otherwise. */
-const waitFor = <T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 60_000,
-): Promise<T> => waitForEvery(what, probe, timeoutMs, 100);
-
-interface JournalEntry {
-  MESSAGE?: string;
-  MESSAGE_ID?: string;
-  DEPLOYMENT?: string;
-  MISSING?: string;
-  REASON?: string;
-  _PID?: string;
-}
-
-const journal = (): Promise<JournalEntry[]> => machine.journal<JournalEntry>('bound-imaged.service');
-
-async function entries(id: string): Promise<JournalEntry[]> {
-  return (await journal()).filter((e) => e.MESSAGE_ID === id);
-}
-
-async function storeHas(reference: string): Promise<boolean> {
-  return (await storeImages(machine, PODMAN_SOCKET)).some((i) => (i.RepoTags ?? []).includes(reference));
-}
-
-async function stagedId(): Promise<string> {
-  const name = await os.stagedName();
-  if (name === null) throw new Error('nothing staged');
-  return `os/${name}`;
-}
+const markerFile = (): string => rig.markerFile();
+const lockText = (): string | null => rig.lockText();
+const entries = (id: string): Promise<StagedJournalEntry[]> => rig.entries(id);
+const storeHas = (reference: string): Promise<boolean> => rig.storeHas(reference);
+const stagedId = (): Promise<string> => rig.stagedId();
 
 async function inhibitors(): Promise<string> {
   return machine.check(['systemd-inhibit', '--list', '--no-pager', '--no-legend']);
@@ -86,62 +49,30 @@ async function inhibitors(): Promise<string> {
 
 beforeAll(async () => {
   const t0 = Date.now();
-  reapStrays();
-  registry = await startRegistry();
-  const images: MadeImage[] = await makeImages(registry, [
-    { name: 'app', size: 4096 },
-    { name: 'web', size: 2048 },
-    { name: 'extra', size: 1024 },
-    { name: 'late', size: 1024 },
-  ]);
-  proxy = await startSlowProxy();
-  proxy.setTarget(registry.host);
-  for (const img of images) ref[img.name] = img.reference.replace(registry.host, proxy.host);
-  os = await makeOstreeSysroot();
-  await os.commit('os/app', [{ file: 'app.image', reference: ref.app ?? '' }]);
-  await os.commit('os/web', [{ file: 'web.image', reference: ref.web ?? '' }]);
-  await os.commit('os/extra', [{ file: 'extra.image', reference: ref.extra ?? '' }]);
-  await os.commit('os/extra2', [
-    { file: 'extra.image', reference: ref.extra ?? '' },
-    { file: 'app.image', reference: ref.app ?? '' },
-  ]);
-  await os.commit('os/late', [{ file: 'late.image', reference: ref.late ?? '' }]);
-  pkg = await stagePackage();
-  journalDir = makeTempDir('staged-journal');
-  machine = await bootNspawn({
-    binds: [
-      // A persistent journal on the host: test 5 reads it after the container has rebooted (exited).
-      { host: journalDir, container: '/var/log/journal' },
-      { host: pkg.dir, container: PACKAGE_IN_CONTAINER, readOnly: true },
-      { host: os.ostreeRunDir, container: '/run/ostree' },
-      { host: os.sysroot, container: '/sysroot', readOnly: true },
+  rig = await startStagedRig({
+    images: [
+      { name: 'app', size: 4096 },
+      { name: 'web', size: 2048 },
+      { name: 'extra', size: 1024 },
+      { name: 'late', size: 1024 },
     ],
-  });
-  timings.boot = machine.bootMs;
-  await installInto(machine, PACKAGE_IN_CONTAINER);
-  await machine.sh(
-    `mkdir -p /etc/containers/registries.conf.d /srv/bound-sample
-     printf '[[registry]]\\nlocation = "%s"\\ninsecure = true\\n' '${proxy.host}' \
-       > /etc/containers/registries.conf.d/50-bound-imaged-e2e.conf
-     cat > /etc/bound-imaged/config.ini
-     systemctl add-wants paths.target bound-imaged-staged.path
-     systemctl start bound-imaged-staged.path`,
-    {
-      input:
-        '[discovery]\nroots = /srv/bound-sample\n\n[pull]\nretries = 0\ntimeout = 30\n\n' +
-        '[staged]\nsysroot = /sysroot\nretry-delay = 2\nretry-max-delay = 4\n',
+    commits: {
+      'os/app': ['app'],
+      'os/web': ['web'],
+      'os/extra': ['extra'],
+      'os/extra2': ['extra', 'app'],
+      'os/late': ['late'],
     },
-  );
+    retryDelayS: 2,
+    retryMaxDelayS: 4,
+  });
+  ({ registry, proxy, os, machine, journalDir, ref } = rig);
+  timings.boot = rig.bootMs;
   timings.setup = Date.now() - t0;
 });
 
 afterAll(async () => {
-  await machine?.stop();
-  await proxy?.stop();
-  await registry?.stop();
-  os?.release();
-  pkg?.release();
-  if (journalDir) releaseDir(journalDir);
+  await rig?.stop();
   console.log(`e2e-staged timings (ms): ${JSON.stringify(timings)}`);
 });
 
@@ -357,7 +288,7 @@ describe('a staged deployment never boots without its bound images (nspawn, real
     const all = stdout
       .split('\n')
       .filter(Boolean)
-      .map((l) => JSON.parse(l) as JournalEntry & { __REALTIME_TIMESTAMP?: string });
+      .map((l) => JSON.parse(l) as StagedJournalEntry);
     const delayed = all.find((e) => e.MESSAGE_ID === MessageId.RebootDelayed);
     expect(delayed?.DEPLOYMENT).toBe(id);
     expect(delayed?.MISSING).toBe(ref.late);
