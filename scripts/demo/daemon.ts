@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { daemonConfigText } from '../harness/daemon-config.js';
 import { BOUND_IMAGES_BUS_NAME, type PrivateBus } from '../harness/dbus-daemon.js';
 import type { JournaldHarness } from '../harness/journald.js';
 import { run, spawnService, waitUntil, type ServiceProcess } from '../harness/proc.js';
@@ -22,29 +23,18 @@ export interface DemoDaemonConfig {
   authFile: string;
 }
 
-/** The config.ini the demo gives the daemon (keys: docs/configuration.md). */
-export function daemonConfigText(c: DemoDaemonConfig): string {
-  return [
-    '[storage]',
-    `path = ${c.storePath}`,
-    `podman-socket = ${c.podmanSocket}`,
-    '[discovery]',
-    `roots = ${c.root}`,
-    '[pull]',
-    'concurrency = 3',
-    'retries = 1',
-    'retry-delay = 0.2',
-    `auth-file = ${c.authFile}`,
-    '[daemon]',
-    `state-directory = ${c.stateDirectory}`,
-    // The demo stops and inspects the daemon between steps: it must not exit when idle.
-    'idle-exit = 0',
-    '',
-  ].join('\n');
-}
-
+/** Writes the config.ini the demo gives the daemon (keys: docs/configuration.md). */
 export async function writeDaemonConfig(file: string, c: DemoDaemonConfig): Promise<void> {
-  await writeFile(file, daemonConfigText(c));
+  await writeFile(
+    file,
+    daemonConfigText({
+      ...c,
+      roots: [c.root],
+      pull: ['concurrency = 3', 'retries = 1', 'retry-delay = 0.2'],
+      // The demo stops and inspects the daemon between steps: it must not exit when idle.
+      daemon: ['idle-exit = 0'],
+    }),
+  );
 }
 
 export interface DemoDaemon extends ServiceProcess {

@@ -6,6 +6,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BUS_NAME, JOB_INTERFACE, MANAGER_INTERFACE, MANAGER_PATH } from '../../src/contract/index.js';
+import { daemonConfigText } from './daemon-config.js';
 import type { PrivateBus } from './dbus-daemon.js';
 
 const UNITS = 'usr/share/containers/systemd';
@@ -38,19 +39,11 @@ export interface BenchConfig {
 export async function writeBenchConfig(file: string, c: BenchConfig): Promise<string> {
   await writeFile(
     file,
-    [
-      '[storage]',
-      `path = ${c.storePath}`,
-      `podman-socket = ${c.podmanSocket}`,
-      '[discovery]',
-      `roots = ${c.root}`,
-      '[pull]',
-      `auth-file = ${c.authFile}`,
-      '[daemon]',
-      `state-directory = ${c.stateDirectory}`,
-      ...(c.idleExit === undefined ? [] : [`idle-exit = ${c.idleExit}`]),
-      '',
-    ].join('\n'),
+    daemonConfigText({
+      ...c,
+      roots: [c.root],
+      daemon: c.idleExit === undefined ? [] : [`idle-exit = ${c.idleExit}`],
+    }),
   );
   return file;
 }

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import dbus from 'dbus-next';
 import { BUS_NAME, JOB_INTERFACE, MANAGER_INTERFACE, MANAGER_PATH } from '../../src/contract/index.js';
 import { makeTempDir } from '../../scripts/harness/cleanup.js';
+import { daemonConfigText } from '../../scripts/harness/daemon-config.js';
 import type { PrivateBus } from '../../scripts/harness/dbus-daemon.js';
 import { spawnService, waitUntil, type ServiceProcess } from '../../scripts/harness/proc.js';
 
@@ -120,24 +121,13 @@ export async function writeConfig(file: string, c: DaemonConfig): Promise<string
   await mkdir(dirname(file), { recursive: true });
   await writeFile(
     file,
-    [
-      '[storage]',
-      `path = ${c.storePath}`,
-      `podman-socket = ${c.podmanSocket}`,
-      '[discovery]',
-      `roots = ${c.roots.join(' ')}`,
-      '[pull]',
-      `concurrency = ${c.concurrency ?? 2}`,
-      `retries = ${c.retries ?? 0}`,
-      'retry-delay = 0.1',
-      `auth-file = ${c.authFile ?? join(dirname(file), 'no-auth.json')}`,
-      '[daemon]',
-      `state-directory = ${c.stateDirectory}`,
-      `keep-jobs = ${c.keepJobs ?? 16}`,
-      `idle-exit = ${c.idleExit ?? 0}`,
-      c.extra ?? '',
-      '',
-    ].join('\n'),
+    daemonConfigText({
+      ...c,
+      authFile: c.authFile ?? join(dirname(file), 'no-auth.json'),
+      pull: [`concurrency = ${c.concurrency ?? 2}`, `retries = ${c.retries ?? 0}`, 'retry-delay = 0.1'],
+      daemon: [`keep-jobs = ${c.keepJobs ?? 16}`, `idle-exit = ${c.idleExit ?? 0}`],
+      extra: c.extra ?? '',
+    }),
   );
   return file;
 }
