@@ -17,11 +17,11 @@ import type { NspawnMachine } from '../../scripts/harness/nspawn.js';
 import { bootNspawn, waitFor } from '../../scripts/harness/nspawn.js';
 import type { StagedPackage } from '../../scripts/harness/package-install.js';
 import { installInto, projectRoot, stagePackage } from '../../scripts/harness/package-install.js';
+import { MANAGER_BUSCTL } from '../../scripts/harness/machine-daemon.js';
 import { run } from '../../scripts/harness/proc.js';
 import { MessageCatalog, MessageId } from '../../src/systemd/message-ids.js';
 
 const PACKAGE_IN_CONTAINER = '/run/bound-imaged-package';
-const BUS = ['org.bootc.BoundImages', '/org/bootc/BoundImages', 'org.bootc.BoundImages'];
 const VENDOR_ROOT = '/srv/vendor-root';
 
 let pkg: StagedPackage;
@@ -120,7 +120,7 @@ describe('the layered configuration under the unit', () => {
     expect(check).toContain('; /etc/bound-imaged/config.d/50-site.ini:2\nkeep-jobs = 3\n');
 
     await machine.check(['systemctl', 'restart', 'bound-imaged.service']);
-    const roots = await machine.check(['busctl', '--json=short', 'get-property', ...BUS, 'Roots']);
+    const roots = await machine.check(['busctl', '--json=short', 'get-property', ...MANAGER_BUSCTL, 'Roots']);
     expect((JSON.parse(roots) as { data: string[] }).data.slice(0, 2)).toEqual(['/', VENDOR_ROOT]);
   });
 

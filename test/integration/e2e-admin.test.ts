@@ -16,7 +16,7 @@ import type { MadeImage } from '../../scripts/harness/images.js';
 import { makeImages } from '../../scripts/harness/images.js';
 import type { NspawnMachine } from '../../scripts/harness/nspawn.js';
 import { bootNspawn, waitFor } from '../../scripts/harness/nspawn.js';
-import { waitJob } from '../../scripts/harness/machine-daemon.js';
+import { MANAGER_BUSCTL, waitJob } from '../../scripts/harness/machine-daemon.js';
 import type { StagedPackage } from '../../scripts/harness/package-install.js';
 import { installInto, stagePackage } from '../../scripts/harness/package-install.js';
 import type { Registry } from '../../scripts/harness/registry.js';
@@ -25,7 +25,6 @@ import { MessageId } from '../../src/systemd/message-ids.js';
 
 const PACKAGE_IN_CONTAINER = '/run/bound-imaged-package';
 const SAMPLE_ROOT = '/srv/bound-sample';
-const BUS = ['org.bootc.BoundImages', '/org/bootc/BoundImages', 'org.bootc.BoundImages'];
 const IDLE_EXIT_S = 3;
 const RULES = `// bound-imaged e2e: a fleet agent may reconcile; an intruder may not.
 polkit.addRule(function (action, subject) {
@@ -143,14 +142,14 @@ describe('polkit decides for non-root callers (real polkitd)', () => {
   let firstJob: string;
 
   it('root is allowed without asking polkit', async () => {
-    const [job] = (await machine.busJson(['call', ...BUS, 'Upgrade', 'a{sv}', '0'])) as [string];
+    const [job] = (await machine.busJson(['call', ...MANAGER_BUSCTL, 'Upgrade', 'a{sv}', '0'])) as [string];
     firstJob = job;
     expect(await waitJob(machine, job)).toBe('success');
     expect((await journal()).some((e) => e.POLKIT_ACTION !== undefined)).toBe(false);
   });
 
   it('a service account that a rule allows runs Upgrade and Cancel; the journal names polkit', async () => {
-    const [job] = (await machine.busJson(['call', ...BUS, 'Upgrade', 'a{sv}', '0'], {
+    const [job] = (await machine.busJson(['call', ...MANAGER_BUSCTL, 'Upgrade', 'a{sv}', '0'], {
       user: 'fleet-agent',
     })) as [string];
     expect(await waitJob(machine, job)).toBe('success');
@@ -203,10 +202,12 @@ describe('polkit decides for non-root callers (real polkitd)', () => {
       'needs authentication for polkit action org.bootc.BoundImages.upgrade, and no polkit authentication agent answered',
     );
     // Reading needs nothing.
-    expect(await machine.busJson(['get-property', ...BUS, 'LastResult'], { user: 'nobody' })).toBe('success');
-    const list = (await machine.busJson(['call', ...BUS, 'ListBoundImages'], { user: 'intruder' })) as [
-      string[][],
-    ];
+    expect(await machine.busJson(['get-property', ...MANAGER_BUSCTL, 'LastResult'], { user: 'nobody' })).toBe(
+      'success',
+    );
+    const list = (await machine.busJson(['call', ...MANAGER_BUSCTL, 'ListBoundImages'], {
+      user: 'intruder',
+    })) as [string[][]];
     expect(list[0].map((r) => r[0])).toEqual([image.reference]);
     expect(await started()).toBe(before);
   });
@@ -246,7 +247,9 @@ describe('idle exit in systemd', () => {
     expect(stopping.at(-1)?._PID).toBe(active.MainPID);
 
     const t1 = Date.now();
-    expect(await machine.busJson(['get-property', ...BUS, 'LastResult'], { user: 'nobody' })).toBe('success');
+    expect(await machine.busJson(['get-property', ...MANAGER_BUSCTL, 'LastResult'], { user: 'nobody' })).toBe(
+      'success',
+    );
     figures.activationMs = Date.now() - t1;
     const back = await machine.show('bound-imaged.service', 'ActiveState', 'MainPID');
     expect(back.ActiveState).toBe('active');
@@ -265,7 +268,7 @@ describe('idle exit in systemd', () => {
     });
     const reconciles = await started();
     // Any call starts it; it resumes the work, finds it due after its idle time, hands it over, exits.
-    await machine.busJson(['get-property', ...BUS, 'State']);
+    await machine.busJson(['get-property', ...MANAGER_BUSCTL, 'State']);
     const timer = await waitFor('bound-imaged.timer', async () => {
       const p = await machine.show(
         'bound-imaged.timer',

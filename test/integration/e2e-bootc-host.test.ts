@@ -38,7 +38,7 @@ import type { MadeImage } from '../../scripts/harness/images.js';
 import { makeImages } from '../../scripts/harness/images.js';
 import type { NspawnMachine } from '../../scripts/harness/nspawn.js';
 import { bootNspawn } from '../../scripts/harness/nspawn.js';
-import { storeImages } from '../../scripts/harness/machine-daemon.js';
+import { MANAGER_BUSCTL, storeImages } from '../../scripts/harness/machine-daemon.js';
 import type { StagedPackage } from '../../scripts/harness/package-install.js';
 import { installInto, stagePackage } from '../../scripts/harness/package-install.js';
 import type { Registry } from '../../scripts/harness/registry.js';
@@ -49,7 +49,6 @@ const PACKAGE_IN_CONTAINER = '/run/bound-imaged-package';
 const STORE = '/usr/lib/bootc/storage';
 const PHYSICAL_STORE = '/sysroot/ostree/bootc/storage';
 const PODMAN_SOCKET = '/run/bound-imaged/podman.sock';
-const BUS = ['org.bootc.BoundImages', '/org/bootc/BoundImages', 'org.bootc.BoundImages'];
 const CREDS = { user: 'fleet', password: 'Baked-1n-the-image' };
 // A composefs-backend deployment's state directory beside the ostree ones (a real host has one
 // backend; both layouts here show that the default roots cover each).
@@ -296,7 +295,7 @@ describe('bound-imaged on a simulated bootc host (nspawn, default configuration)
     expect(tags).not.toContain(stale.reference);
 
     // The default roots, and what they expanded to in this reconcile: both deployments.
-    const roots = (await machine.busJson(['get-property', ...BUS, 'Roots'])) as string[];
+    const roots = (await machine.busJson(['get-property', ...MANAGER_BUSCTL, 'Roots'])) as string[];
     expect(roots).toEqual(['/', '/ostree/deploy/*/deploy/*', '/sysroot/state/deploy/*']);
     const started = await machine.check([
       'journalctl',
@@ -311,7 +310,7 @@ describe('bound-imaged on a simulated bootc host (nspawn, default configuration)
     expect(started.trim().split('\n').at(-1)?.split(' ').sort()).toEqual(
       ['/', ...deployments, COMPOSEFS_STATE].sort(),
     );
-    const list = (await machine.busJson(['call', ...BUS, 'ListBoundImages'])) as [string[][]];
+    const list = (await machine.busJson(['call', ...MANAGER_BUSCTL, 'ListBoundImages'])) as [string[][]];
     const rows = list[0].map((r) => `${r[0]} ${r[2]}`);
     expect(new Set(rows)).toEqual(new Set([`${app.reference} present`, `${db.reference} present`]));
     const log = await machine.check(['journalctl', '--no-pager', '-o', 'cat', '-u', 'bound-imaged.service']);

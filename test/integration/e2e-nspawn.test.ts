@@ -21,7 +21,7 @@ import type { MadeImage } from '../../scripts/harness/images.js';
 import { makeImages } from '../../scripts/harness/images.js';
 import type { NspawnMachine } from '../../scripts/harness/nspawn.js';
 import { bootNspawn, sleep, waitFor } from '../../scripts/harness/nspawn.js';
-import { storeImages, waitJob } from '../../scripts/harness/machine-daemon.js';
+import { MANAGER_BUSCTL, storeImages, waitJob } from '../../scripts/harness/machine-daemon.js';
 import type { StagedPackage } from '../../scripts/harness/package-install.js';
 import { installInto, stagePackage } from '../../scripts/harness/package-install.js';
 import type { Registry } from '../../scripts/harness/registry.js';
@@ -33,7 +33,6 @@ const CONSUMER_IN_CONTAINER = '/var/lib/e2e-consumer';
 const SAMPLE_ROOT = '/srv/bound-sample';
 const STORE = '/usr/lib/bootc/storage';
 const PODMAN_SOCKET = '/run/bound-imaged/podman.sock';
-const BUS = ['org.bootc.BoundImages', '/org/bootc/BoundImages', 'org.bootc.BoundImages'];
 
 let registry: Registry;
 let images: MadeImage[];
@@ -129,7 +128,7 @@ describe('bound-imaged in a real systemd (nspawn)', () => {
     expect((await machine.exec(['test', '-e', STORE])).code).not.toBe(0);
 
     const t = Date.now();
-    const [job] = (await machine.busJson(['call', ...BUS, 'Upgrade', 'a{sv}', '0'])) as [string];
+    const [job] = (await machine.busJson(['call', ...MANAGER_BUSCTL, 'Upgrade', 'a{sv}', '0'])) as [string];
     expect(job).toMatch(/^\/org\/bootc\/BoundImages\/job\/\d+$/);
     const final = await waitJob(machine, job);
     timings.firstUpgrade = Date.now() - t;
@@ -264,7 +263,7 @@ describe('bound-imaged in a real systemd (nspawn)', () => {
       (e) => e.MESSAGE_ID === MessageId.ReconcileStarted,
     );
     // busctl prints "Access denied" for any AccessDenied, whatever its text.
-    const upgrade = await machine.exec(['busctl', 'call', ...BUS, 'Upgrade', 'a{sv}', '0'], {
+    const upgrade = await machine.exec(['busctl', 'call', ...MANAGER_BUSCTL, 'Upgrade', 'a{sv}', '0'], {
       user: 'nobody',
     });
     expect(upgrade.code).not.toBe(0);
@@ -287,10 +286,12 @@ describe('bound-imaged in a real systemd (nspawn)', () => {
     );
     expect(cancel.stderr).not.toContain('Rejected send message');
 
-    expect(await machine.busJson(['get-property', ...BUS, 'State'], { user: 'nobody' })).toBe('idle');
-    const list = (await machine.busJson(['call', ...BUS, 'ListBoundImages'], { user: 'nobody' })) as [
-      string[][],
-    ];
+    expect(await machine.busJson(['get-property', ...MANAGER_BUSCTL, 'State'], { user: 'nobody' })).toBe(
+      'idle',
+    );
+    const list = (await machine.busJson(['call', ...MANAGER_BUSCTL, 'ListBoundImages'], {
+      user: 'nobody',
+    })) as [string[][]];
     expect(list[0].map((row) => row[0]).sort()).toEqual([...images, extra].map((i) => i.reference).sort());
     expect(list[0].every((row) => row[2] === 'present')).toBe(true);
     const after = (await machine.journal<JournalEntry>('bound-imaged.service')).filter(

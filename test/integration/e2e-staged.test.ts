@@ -18,6 +18,7 @@
 //     goes down (read from its persistent journal afterwards).
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MANAGER_BUSCTL } from '../../scripts/harness/machine-daemon.js';
 import { run } from '../../scripts/harness/proc.js';
 import type { NspawnMachine } from '../../scripts/harness/nspawn.js';
 import { sleep } from '../../scripts/harness/nspawn.js';
@@ -25,7 +26,7 @@ import type { OstreeSysroot } from '../../scripts/harness/ostree-sysroot.js';
 import type { Registry } from '../../scripts/harness/registry.js';
 import { MessageId } from '../../src/systemd/message-ids.js';
 import type { SlowProxy } from './reconcile-slow-proxy.js';
-import { BUS, startStagedRig, waitFor, type StagedJournalEntry, type StagedRig } from './staged-harness.js';
+import { startStagedRig, waitFor, type StagedJournalEntry, type StagedRig } from './staged-harness.js';
 
 let rig: StagedRig;
 let registry: Registry;
@@ -106,7 +107,7 @@ describe('a staged deployment never boots without its bound images (nspawn, real
     expect(os.bootEntries()).toEqual(entriesBefore);
 
     // What the operator reads: the manager property and `bound-images status` (as any user).
-    const prop = (await machine.busJson(['get-property', ...BUS, 'StagedDeployment'])) as Record<
+    const prop = (await machine.busJson(['get-property', ...MANAGER_BUSCTL, 'StagedDeployment'])) as Record<
       string,
       { data: unknown }
     >;

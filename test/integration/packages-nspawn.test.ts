@@ -28,12 +28,12 @@ import { buildPackages } from '../../scripts/harness/packages.js';
 import { run, runStatus } from '../../scripts/harness/proc.js';
 import type { Registry } from '../../scripts/harness/registry.js';
 import { startRegistry } from '../../scripts/harness/registry.js';
+import { MANAGER_BUSCTL, waitJob } from '../../scripts/harness/machine-daemon.js';
 import { ensureBuilt } from './daemon-harness.js';
 
 const DEBS = '/run/bound-imaged-debs';
 const SAMPLE_ROOT = '/srv/bound-sample';
 const STORE = '/usr/lib/bootc/storage';
-const BUS = ['org.bootc.BoundImages', '/org/bootc/BoundImages', 'org.bootc.BoundImages'];
 const ENABLED = ['bound-imaged-reconcile.timer', 'bound-imaged-podman.socket', 'bound-imaged-staged.path'];
 const ALL_UNITS = [
   'bound-imaged.service',
@@ -54,12 +54,12 @@ let machine: NspawnMachine;
 let storeBefore = '';
 
 const managerProperty = async (name: string): Promise<unknown> =>
-  machine.busJson(['get-property', ...BUS, name]);
+  machine.busJson(['get-property', ...MANAGER_BUSCTL, name]);
 
 async function upgradeSampleRoot(): Promise<string> {
   const [job] = (await machine.busJson([
     'call',
-    ...BUS,
+    ...MANAGER_BUSCTL,
     'Upgrade',
     'a{sv}',
     '1',
@@ -67,16 +67,7 @@ async function upgradeSampleRoot(): Promise<string> {
     's',
     SAMPLE_ROOT,
   ])) as [string];
-  return waitFor('the job to finish', async () => {
-    const s = (await machine.busJson([
-      'get-property',
-      BUS[0] as string,
-      job,
-      'org.bootc.BoundImages.Job',
-      'State',
-    ])) as string;
-    return s === 'running' || s === 'waiting' ? undefined : s;
-  });
+  return waitJob(machine, job);
 }
 
 async function unitStates(prop: 'is-active' | 'is-enabled', units: string[]): Promise<string[]> {
@@ -149,7 +140,7 @@ describe('the packages in a real systemd: .deb install, upgrade, remove, purge; 
       (await machine.check(['dpkg-query', '-W', '-f', '${Status} ${Version}', 'bound-imaged'])).trim(),
     ).toBe(`install ok installed ${v1.version}-1`);
 
-    const introspection = await machine.check(['busctl', 'introspect', ...BUS.slice(0, 2)]);
+    const introspection = await machine.check(['busctl', 'introspect', ...MANAGER_BUSCTL.slice(0, 2)]);
     expect(introspection).toMatch(/^\.Upgrade\s+method\s+a\{sv\}\s+o/m);
     expect(await unitStates('is-active', ['bound-imaged.service'])).toEqual(['active']);
     expect(await managerProperty('Version')).toBe(v1.version);

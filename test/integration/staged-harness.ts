@@ -19,7 +19,6 @@ import { startRegistry, type Registry } from '../../scripts/harness/registry.js'
 import { startSlowProxy, type SlowProxy } from './reconcile-slow-proxy.js';
 
 const PACKAGE_IN_CONTAINER = '/run/bound-imaged-package';
-export const BUS = ['org.bootc.BoundImages', '/org/bootc/BoundImages', 'org.bootc.BoundImages'];
 
 export interface StagedJournalEntry {
   MESSAGE?: string;
