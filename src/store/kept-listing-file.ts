@@ -31,9 +31,8 @@ export interface KeptListingStore {
 
 const isStrings = (x: unknown): x is string[] => Array.isArray(x) && x.every((s) => typeof s === 'string');
 
-function parseImage(x: unknown): StoredImage | undefined {
-  if (!isRecord(x)) return undefined;
-  const r = x;
+function parseImage(r: unknown): StoredImage | undefined {
+  if (!isRecord(r)) return undefined;
   if (typeof r.id !== 'string' || !isStrings(r.names) || !isStrings(r.digests)) return undefined;
   const image: StoredImage = { id: r.id, names: r.names, digests: r.digests };
   if (typeof r.created === 'number') image.created = r.created;
@@ -43,14 +42,13 @@ function parseImage(x: unknown): StoredImage | undefined {
 
 /** The kept listing of `storePath` as parsed from the file's text; undefined when it does not fit. */
 export function parseKeptListing(text: string, storePath: string): KeptListing | undefined {
-  let json: unknown;
+  let r: unknown;
   try {
-    json = JSON.parse(text);
+    r = JSON.parse(text);
   } catch {
     return undefined;
   }
-  if (!isRecord(json)) return undefined;
-  const r = json;
+  if (!isRecord(r)) return undefined;
   if (r.format !== FORMAT || r.storePath !== storePath || typeof r.key !== 'string' || r.key === '')
     return undefined;
   if (!Array.isArray(r.images)) return undefined;
